@@ -1,0 +1,16 @@
+using Proxy.Billing;
+using Proxy.Host;
+
+if (args.Contains("--billing-only"))
+{
+    // The billing consumer alone: no Kestrel, no proxy.
+    var billing = Host.CreateApplicationBuilder(args);
+    billing.Configuration.AddProxySettings(args);
+    billing.Services.AddBillingConsumer(billing.Configuration);
+    billing.Services.AddProxyTelemetry(billing.Configuration, "edge-proxy-billing");
+    await billing.Build().RunAsync();
+    return;
+}
+
+await using var app = ProxyApplication.Build(args);
+await app.RunAsync();

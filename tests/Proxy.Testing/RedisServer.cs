@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using StackExchange.Redis;
+using Xunit;
+
+namespace Proxy.Testing;
+
+/// <summary>
+/// A real redis-server on a free loopback port, started for a test class (or collection) and stopped after it.
+/// Persistence is off unless a test asks for AOF, so each fixture starts empty.
+/// </summary>
+public sealed class RedisServer : IAsyncLifetime
+{
+    private Process? _process;
+    private string? _directory;
+
+    public int Port { get; private set; }
+
+    public string ConnectionString => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=2000";
+
+    public ConnectionMultiplexer? Connection { get; private set; }
+
+    public async ValueTask InitializeAsync()
+    {
+        var executable = FindExecutable("redis-server")
+            ?? throw new InvalidOperationException(
+                "redis-server is not installed; run scripts/test.sh, which installs it with apt-get.");
+        Port = FreeTcpPort();
+        _directory = Directory.CreateTempSubdirectory("redis-test-").FullName;
+        _process = Process.Start(new ProcessStartInfo(executable,
+            $"--port {Port} --bind 127.0.0.1 --save \"\" --appendonly no --dir {_directory} --protected-mode no")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        }) ?? throw new InvalidOperationException("redis-server did not start");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            try
+            {
+                Connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{Port},abortConnect=true,connectTimeout=500");
+                await Connection.GetDatabase().PingAsync();
+                return;
+            }
+            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Connection is not null)
+        {
+            await Connection.DisposeAsync();
+        }
+
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        if (_directory is not null)
+        {
+            try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    public Task FlushAsync() => Connection!.GetServer($"127.0.0.1:{Port}").FlushAllDatabasesAsync();
+
+    public static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string? FindExecutable(string name)
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':'))
+        {
+            var candidate = Path.Combine(dir, name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return File.Exists("/usr/bin/" + name) ? "/usr/bin/" + name : null;
+    }
+}
