@@ -1,15 +1,74 @@
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using Proxy.Routing.Configuration;
+using Proxy.Routing.Telemetry;
+
 namespace Proxy.Host;
 
 internal static class HostingExtensions
 {
-    /// <summary>appsettings.json at the repository root (or beside the binary), then environment and command line.</summary>
-    public static IConfigurationBuilder AddProxySettings(this IConfigurationManager configuration, string[] args)
+    /// <summary>
+    /// Where appsettings.json and config/ live: the current directory when it has them (a checkout), else the folder of
+    /// the binary (a published build or a container image).
+    /// </summary>
+    public static string ContentRoot()
     {
-        return configuration;
+        var current = Directory.GetCurrentDirectory();
+        return File.Exists(Path.Combine(current, "appsettings.json")) ? current : AppContext.BaseDirectory;
     }
 
+    /// <summary>The routes file (<c>{ConfigDir}/proxy.json</c>): hot reloaded, a broken edit is rejected and logged.</summary>
+    public static ConfigFileStatus AddRoutesFile(this IConfigurationManager configuration, string contentRoot)
+    {
+        var configDir = ResolveConfigDir(configuration, contentRoot);
+        configuration[Proxy.Routing.IntegrationRoutingExtensions.ConfigDirKey] = configDir;
+        var path = Path.Combine(configDir, "proxy.json");
+        var status = new ConfigFileStatus(path);
+        configuration.Add(new LastGoodJsonConfigurationSource(path, status));
+        return status;
+    }
+
+    private static string ResolveConfigDir(IConfiguration configuration, string contentRoot)
+    {
+        var configured = configuration[Proxy.Routing.IntegrationRoutingExtensions.ConfigDirKey];
+        var dir = string.IsNullOrWhiteSpace(configured) ? "config" : configured;
+        return Path.GetFullPath(Path.IsPathRooted(dir) ? dir : Path.Combine(contentRoot, dir));
+    }
+
+    /// <summary>
+    /// Traces and metrics over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; otherwise no listener is attached and
+    /// instrumentation costs nothing. Our meters are created through IMeterFactory either way.
+    /// </summary>
     public static IServiceCollection AddProxyTelemetry(this IServiceCollection services, IConfiguration configuration, string serviceName)
     {
+        if (string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            return services;
+        }
+
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(configuration["OTEL_SERVICE_NAME"] ?? serviceName))
+            .WithTracing(tracing => tracing
+                .AddSource(RoutingActivity.SourceName, "Yarp.ReverseProxy", TelemetryNames.MailboxSource, TelemetryNames.BillingSource)
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation())
+            .WithMetrics(metrics => metrics
+                .AddMeter(RoutingMetrics.MeterName, TelemetryNames.MailboxMeter, TelemetryNames.BillingMeter)
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation())
+            .UseOtlpExporter();
         return services;
     }
+}
+
+/// <summary>Names of the other components' sources and meters (wildcards keep the host independent of their types).</summary>
+internal static class TelemetryNames
+{
+    public const string MailboxSource = "EdgeProxy.Mailbox*";
+    public const string MailboxMeter = "EdgeProxy.Mailbox*";
+    public const string BillingSource = "EdgeProxy.Billing*";
+    public const string BillingMeter = "EdgeProxy.Billing*";
 }

@@ -1,3 +1,11 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Proxy.Billing;
+using Proxy.Host.Demo;
+using Proxy.Routing;
+using Proxy.Routing.Problems;
+
 namespace Proxy.Host;
 
 /// <summary>Builds the edge proxy web application; tests build it the same way on 127.0.0.1:0.</summary>
@@ -5,10 +13,94 @@ public static class ProxyApplication
 {
     public static WebApplication Build(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
-        builder.Configuration.AddProxySettings(args);
+        ArgumentNullException.ThrowIfNull(args);
+        var demo = args.Contains("--demo");
+        var contentRoot = HostingExtensions.ContentRoot();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args.Where(a => a != "--demo").ToArray(),
+            ContentRootPath = contentRoot,
+        });
+        if (demo)
+        {
+            DemoSilos.ApplyDefaults(builder.Configuration, args);
+        }
+
+        var routesFile = builder.Configuration.AddRoutesFile(contentRoot);
+        builder.Services.AddSingleton(routesFile);
+
+        var limits = builder.Configuration.GetSection(KestrelLimitsOptions.Section).Get<KestrelLimitsOptions>() ?? new();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestHeadersTotalSize = limits.MaxRequestHeadersTotalSize;
+            kestrel.Limits.MaxRequestHeaderCount = limits.MaxRequestHeaderCount;
+            kestrel.Limits.MaxRequestLineSize = limits.MaxRequestLineSize;
+            kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodySize;
+            kestrel.Limits.RequestHeadersTimeout = limits.RequestHeadersTimeout;
+        });
+
+        builder.Services.AddReverseProxy()
+            .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
+            .AddIntegrationRouting(builder.Configuration);
+        builder.Services.AddBillingConsumer(builder.Configuration);
+        builder.Services.AddProxyTelemetry(builder.Configuration, "edge-proxy");
+        if (demo)
+        {
+            builder.Services.AddHostedService<DemoSilos>();
+        }
+
         var app = builder.Build();
-        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = context => ProblemResponse.WriteAsync(context, 500, ProblemTypes.InternalError,
+                ProblemResponse.TitleFor(500), "the proxy failed to handle this request; it has been logged"),
+        });
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains("ready"),
+            ResponseWriter = WriteHealthAsync,
+        });
+        app.MapReverseProxy(pipeline =>
+        {
+            pipeline.UseIntegrationRouting();
+            pipeline.UseSessionAffinity();
+            pipeline.UseLoadBalancing();
+            pipeline.UsePassiveHealthChecks();
+        });
         return app;
     }
+
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        return JsonSerializer.SerializeAsync(context.Response.Body, new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(e => e.Key, e => new
+            {
+                status = e.Value.Status.ToString(),
+                description = e.Value.Description,
+                data = e.Value.Data.ToDictionary(d => d.Key, d => d.Value.ToString()),
+            }),
+        });
+    }
+}
+
+/// <summary>Kestrel limits at the edge, section <c>Limits</c>.</summary>
+internal sealed class KestrelLimitsOptions
+{
+    public const string Section = "Limits";
+
+    public int MaxRequestHeadersTotalSize { get; set; } = 32 * 1024;
+
+    public int MaxRequestHeaderCount { get; set; } = 100;
+
+    public int MaxRequestLineSize { get; set; } = 8 * 1024;
+
+    /// <summary>Largest body on any route (webhook routes are capped lower by Routing:MaxBodyBytes).</summary>
+    public long? MaxRequestBodySize { get; set; } = 30_000_000;
+
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

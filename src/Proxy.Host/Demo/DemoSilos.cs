@@ -1,0 +1,95 @@
+using System.Text.Json;
+
+namespace Proxy.Host.Demo;
+
+/// <summary>
+/// <c>--demo</c>: a control silo and region silos on loopback that answer with their own name, so a newcomer can watch
+/// where each webhook goes. The silos and their addresses come from <c>Demo:Silos</c> in the demo config.
+/// </summary>
+internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<DemoSilos> logger) : IHostedService
+{
+    private readonly List<WebApplication> _silos = [];
+
+    /// <summary>The demo config folder, unless the command line names another one.</summary>
+    public static void ApplyDefaults(IConfigurationManager configuration, string[] args)
+    {
+        if (!args.Any(a => a.Contains(Proxy.Routing.IntegrationRoutingExtensions.ConfigDirKey, StringComparison.OrdinalIgnoreCase)))
+        {
+            configuration[Proxy.Routing.IntegrationRoutingExtensions.ConfigDirKey] = "config/demo";
+        }
+
+        configuration["Demo:Silos:control"] ??= "http://127.0.0.1:5101";
+        configuration["Demo:Silos:eu"] ??= "http://127.0.0.1:5102";
+        configuration["Demo:Silos:us"] ??= "http://127.0.0.1:5103";
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var silo in configuration.GetSection("Demo:Silos").GetChildren())
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls(silo.Value!);
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var name = silo.Key;
+            app.Run(context => AnswerAsync(context, name));
+            await app.StartAsync(cancellationToken);
+            _silos.Add(app);
+            LogStarted(logger, name, silo.Value!);
+        }
+    }
+
+    private static async Task AnswerAsync(HttpContext context, string silo)
+    {
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+        context.Response.ContentType = "application/json";
+
+        // Slack's url_verification expects its challenge echoed back; control owns it.
+        if (TryReadChallenge(body.ToArray()) is { } challenge)
+        {
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, string> { ["challenge"] = challenge }),
+                context.RequestAborted);
+            return;
+        }
+
+        var answer = new Dictionary<string, object?>
+        {
+            ["answeredBy"] = silo,
+            ["method"] = context.Request.Method,
+            ["path"] = context.Request.Path.Value + context.Request.QueryString.Value,
+            ["bodyBytes"] = body.Length,
+            ["forwardedFor"] = context.Request.Headers["X-Forwarded-For"].ToString(),
+        };
+        await context.Response.WriteAsync(JsonSerializer.Serialize(answer), context.RequestAborted);
+    }
+
+    private static string? TryReadChallenge(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("type", out var type) && type.ValueEquals("url_verification")
+                && document.RootElement.TryGetProperty("challenge", out var challenge)
+                ? challenge.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        foreach (var silo in _silos)
+        {
+            await silo.StopAsync(cancellationToken);
+            await silo.DisposeAsync();
+        }
+    }
+
+    [LoggerMessage(EventId = 900, Level = LogLevel.Information, Message = "Demo silo '{Silo}' listening on {Url}")]
+    private static partial void LogStarted(ILogger logger, string silo, string url);
+}

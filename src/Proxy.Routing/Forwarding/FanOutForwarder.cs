@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Proxy.Routing.Problems;
+using Proxy.Routing.Requests;
+using Proxy.Routing.Telemetry;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace Proxy.Routing.Forwarding;
+
+/// <summary>
+/// Sends one buffered webhook to every region in parallel and answers with the first region answer to complete
+/// (a 4xx/5xx is an answer). YARP's forwarder can send a request only once, so each region gets its own
+/// HttpRequestMessage over the same body bytes, built with the route's transforms and sent through the region
+/// cluster's own invoker (its connection pool and HTTP settings).
+/// </summary>
+public sealed partial class FanOutForwarder(RoutingMetrics metrics, TimeProvider time, ILogger<FanOutForwarder> logger)
+{
+    public async Task ForwardAsync(HttpContext context, WebhookRequest webhook, string provider,
+        IReadOnlyList<(string Region, ClusterState? Cluster)> targets, HttpTransformer transformer, RoutingOptions settings)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(webhook);
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(transformer);
+        ArgumentNullException.ThrowIfNull(settings);
+
+        // Requests are built here, on the request's own thread: transforms read HttpContext, which is not thread safe.
+        var legs = new List<Task<LegResult>>(targets.Count);
+        var failures = new List<LegResult>();
+        foreach (var (region, cluster) in targets)
+        {
+            var destination = cluster is null ? null : RegionClusters.PickDestination(cluster);
+            if (cluster is null || destination is null)
+            {
+                var error = cluster is null ? ForwardingErrors.NotConfigured : ForwardingErrors.NoDestination;
+                metrics.RegionFailure(provider, RoutingModes.AllRegions, region, error);
+                failures.Add(new LegResult(region, null, error));
+                continue;
+            }
+
+            var message = await BuildRequestAsync(context, webhook, cluster, destination, transformer);
+            legs.Add(SendAsync(region, provider, cluster.Model.HttpClient, message, settings.RegionTimeout));
+        }
+
+        var pending = new List<Task<LegResult>>(legs);
+        LegResult? winner = null;
+        var timedOut = false;
+        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+        {
+            deadline.CancelAfter(settings.SyncDeadline);
+            while (pending.Count > 0)
+            {
+                Task<LegResult> done;
+                try
+                {
+                    done = await Task.WhenAny(pending).WaitAsync(deadline.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    timedOut = true;
+                    break;
+                }
+
+                pending.Remove(done);
+                var result = await done;
+                if (result.Response is not null)
+                {
+                    winner = result;
+                    break;
+                }
+
+                failures.Add(result);
+            }
+        }
+
+        // The other legs keep going until their own timeout: every region must see the webhook, even after we answered.
+        foreach (var leg in pending)
+        {
+            _ = leg.ContinueWith(static t => t.Result.Response?.Dispose(), CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        if (winner is not null)
+        {
+            await CopyAnswerAsync(context, winner, transformer, settings);
+            return;
+        }
+
+        var errors = failures.ToDictionary(f => f.Region, f => f.ErrorType ?? "unknown", StringComparer.Ordinal);
+        if (timedOut)
+        {
+            foreach (var region in targets.Select(t => t.Region).Where(r => !errors.ContainsKey(r)))
+            {
+                errors[region] = ForwardingErrors.Timeout;
+            }
+        }
+
+        metrics.SyncFailure(provider, RoutingModes.AllRegions, "all", timedOut ? ForwardingErrors.Timeout : "all_regions_failed");
+        var status = timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
+        var detail = timedOut
+            ? $"no region answered within {settings.SyncDeadline.TotalMilliseconds:0} ms"
+            : "every region failed: " + string.Join(", ", errors.Select(e => $"{e.Key}: {e.Value}"));
+        LogAllRegionsFailed(logger, provider, detail);
+        await ProblemResponse.WriteAsync(context, status,
+            timedOut ? ProblemTypes.RegionTimeout : ProblemTypes.RegionUnavailable, ProblemResponse.TitleFor(status), detail, errors);
+    }
+
+    private static async Task<HttpRequestMessage> BuildRequestAsync(HttpContext context, WebhookRequest webhook,
+        ClusterState cluster, DestinationState destination, HttpTransformer transformer)
+    {
+        var requestConfig = cluster.Model.Config.HttpRequest;
+        var prefix = destination.Model.Config.Address;
+        var message = new HttpRequestMessage
+        {
+            Method = HttpMethod.Parse(webhook.Method),
+            Version = requestConfig?.Version ?? HttpVersion.Version20,
+            VersionPolicy = requestConfig?.VersionPolicy ?? HttpVersionPolicy.RequestVersionOrLower,
+        };
+        if (!webhook.Body.IsEmpty || HttpMethods.IsPost(webhook.Method) || HttpMethods.IsPut(webhook.Method)
+            || HttpMethods.IsPatch(webhook.Method))
+        {
+            // A new content object per region over the one buffer: the bytes are shared, never copied.
+            message.Content = new ReadOnlyMemoryContent(webhook.Body);
+        }
+
+        await transformer.TransformRequestAsync(context, message, prefix, context.RequestAborted);
+        message.RequestUri ??= RequestUtilities.MakeDestinationAddress(prefix, context.Request.Path, context.Request.QueryString);
+        return message;
+    }
+
+    private async Task<LegResult> SendAsync(string region, string provider, HttpMessageInvoker invoker,
+        HttpRequestMessage message, TimeSpan timeout)
+    {
+        using var activity = RoutingActivity.Source.StartActivity("region call", ActivityKind.Client);
+        activity?.SetTag("proxy.region", region);
+        activity?.SetTag("proxy.mode", RoutingModes.AllRegions);
+        activity?.SetTag("webhook.provider", provider);
+        var started = time.GetTimestamp();
+        using var cancel = new CancellationTokenSource(timeout, time);
+        try
+        {
+            var response = await invoker.SendAsync(message, cancel.Token);
+            metrics.RegionCall(region, RoutingModes.AllRegions, (int)response.StatusCode, time.GetElapsedTime(started));
+            activity?.SetTag("http.response.status_code", (int)response.StatusCode);
+            return new LegResult(region, response, null);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+        {
+            var errorType = ForwardingErrors.Classify(ex);
+            metrics.RegionCall(region, RoutingModes.AllRegions, null, time.GetElapsedTime(started));
+            metrics.RegionFailure(provider, RoutingModes.AllRegions, region, errorType);
+            activity?.SetStatus(ActivityStatusCode.Error, errorType);
+            activity?.SetTag("error.type", errorType);
+            LogRegionFailed(logger, region, errorType, ex.Message);
+            return new LegResult(region, null, errorType);
+        }
+        finally
+        {
+            message.Dispose();
+        }
+    }
+
+    private static async Task CopyAnswerAsync(HttpContext context, LegResult winner, HttpTransformer transformer, RoutingOptions settings)
+    {
+        using var response = winner.Response!;
+        context.Response.StatusCode = (int)response.StatusCode;
+        var copyBody = await transformer.TransformResponseAsync(context, response, context.RequestAborted);
+        if (!string.IsNullOrEmpty(settings.AnsweredByHeader))
+        {
+            context.Response.Headers[settings.AnsweredByHeader] = winner.Region;
+        }
+
+        if (copyBody)
+        {
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            cancel.CancelAfter(settings.RegionTimeout);
+            await response.Content.CopyToAsync(context.Response.Body, cancel.Token);
+        }
+    }
+
+    private sealed record LegResult(string Region, HttpResponseMessage? Response, string? ErrorType);
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Region {Region} failed ({ErrorType}): {Message}")]
+    private static partial void LogRegionFailed(ILogger logger, string region, string errorType, string message);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Error, Message = "No region answered a {Provider} webhook: {Detail}")]
+    private static partial void LogAllRegionsFailed(ILogger logger, string provider, string detail);
+}

@@ -1,0 +1,159 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Proxy.Routing.Configuration;
+using Proxy.Routing.Forwarding;
+using Proxy.Routing.Parsers;
+using Proxy.Routing.Regions;
+using Proxy.Routing.Signatures;
+using Proxy.Routing.Telemetry;
+using StackExchange.Redis;
+
+namespace Proxy.Routing;
+
+public static class IntegrationRoutingExtensions
+{
+    /// <summary>Key of the folder holding <c>proxy.json</c> and <c>directory.json</c>.</summary>
+    public const string ConfigDirKey = "ConfigDir";
+
+    /// <summary>Key of the Redis connection string; empty means memory only.</summary>
+    public const string RedisKey = "Redis:ConnectionString";
+
+    /// <summary>
+    /// Adds webhook routing to YARP: parsers, the region resolver (HybridCache, with Redis as L2 when
+    /// <c>Redis:ConnectionString</c> is set), the fan-out forwarder, signatures, telemetry and readiness.
+    /// </summary>
+    public static IReverseProxyBuilder AddIntegrationRouting(this IReverseProxyBuilder proxy, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(proxy);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var services = proxy.Services;
+
+        services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>();
+        services.AddOptions<ProviderSecretsOptions>()
+            .Configure(o => configuration.GetSection(ProviderSecretsOptions.Section).Bind(o.Providers));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+
+        services.TryAddSingleton<IIntegrationDirectorySource>(sp =>
+        {
+            var path = Path.Combine(configuration[ConfigDirKey] ?? "config", "directory.json");
+            return new DirectoryFileSource(path, new ConfigFileStatus(path), sp.GetRequiredService<TimeProvider>());
+        });
+
+        services.AddSingleton<IIntegrationParser>(new SlackParser("slack"));
+        services.AddSingleton<IIntegrationParser>(new SlackParser("slack_staging"));
+        services.AddSingleton<IWebhookSignatureVerifier, SlackSignatureVerifier>();
+        services.TryAddSingleton<ParserRegistry>();
+        services.TryAddSingleton<SignatureRegistry>();
+        services.TryAddSingleton<RoutingMetrics>();
+        services.TryAddSingleton<RegionClusters>();
+        services.TryAddSingleton<RegionResolver>();
+        services.TryAddSingleton<FanOutForwarder>();
+        services.AddHostedService<ConfigReloadReporter>();
+
+        var redis = configuration[RedisKey];
+        services.AddHybridCache();
+        if (!string.IsNullOrWhiteSpace(redis))
+        {
+            services.TryAddSingleton<IConnectionMultiplexer>(_ =>
+            {
+                var redisOptions = ConfigurationOptions.Parse(redis);
+                // Start even when Redis is down; the cache falls back to the directory and readiness reports it.
+                redisOptions.AbortOnConnectFail = false;
+                return ConnectionMultiplexer.Connect(redisOptions);
+            });
+            services.AddSingleton<IConfigureOptions<RedisCacheOptions>>(sp => new ConfigureOptions<RedisCacheOptions>(o =>
+            {
+                o.InstanceName = "edge-proxy:";
+                o.ConnectionMultiplexerFactory = () => Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>());
+            }));
+            services.AddStackExchangeRedisCache(_ => { });
+        }
+
+        services.AddHealthChecks().AddCheck<RoutingReadinessCheck>("routing", tags: [RoutingReadinessCheck.ReadyTag]);
+        return proxy;
+    }
+
+    /// <summary>Adds the routing step to the proxy pipeline; put it before load balancing.</summary>
+    public static IApplicationBuilder UseIntegrationRouting(this IApplicationBuilder proxyPipeline)
+        => proxyPipeline.UseMiddleware<IntegrationRoutingMiddleware>();
+}
+
+/// <summary>
+/// Attaches loggers and metrics to the hot-reloaded files once the host is built. The host registers the status of
+/// each config file it added (<see cref="ConfigFileStatus"/>); the directory's own status comes from its source.
+/// </summary>
+internal sealed class ConfigReloadReporter(
+    IIntegrationDirectorySource directory,
+    IEnumerable<ConfigFileStatus> files,
+    RoutingMetrics metrics,
+    Microsoft.Extensions.Logging.ILoggerFactory loggers) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var logger = loggers.CreateLogger("Proxy.Routing.Config");
+        var statuses = files.ToList();
+        if (directory is DirectoryFileSource file)
+        {
+            statuses.Add(file.Status);
+        }
+
+        foreach (var status in statuses.Distinct())
+        {
+            status.AttachLogger(logger);
+            var name = Path.GetFileName(status.Path);
+            status.Changed += accepted => metrics.ConfigReload(name, accepted);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Ready when the directory and routes are loaded, the control cluster exists and Redis (if configured) answers.</summary>
+internal sealed class RoutingReadinessCheck(
+    IIntegrationDirectorySource directory,
+    RegionClusters clusters,
+    IOptionsMonitor<RoutingOptions> options,
+    IServiceProvider services) : IHealthCheck
+{
+    public const string ReadyTag = "ready";
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var data = new Dictionary<string, object>
+        {
+            ["directory.revision"] = directory.Current.Revision,
+            ["directory.integrations"] = directory.Current.IntegrationCount,
+            ["regions"] = string.Join(',', clusters.RegionNames()),
+        };
+        var control = options.CurrentValue.ControlCluster;
+        if (clusters.ById(control) is null)
+        {
+            return HealthCheckResult.Unhealthy($"the control cluster '{control}' is not configured", data: data);
+        }
+
+        if (services.GetService<IConnectionMultiplexer>() is { } redis)
+        {
+            try
+            {
+                var latency = await redis.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+                data["redis.ping_ms"] = latency.TotalMilliseconds;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                return HealthCheckResult.Unhealthy("Redis does not answer", ex, data);
+            }
+        }
+
+        return HealthCheckResult.Healthy(data: data);
+    }
+}

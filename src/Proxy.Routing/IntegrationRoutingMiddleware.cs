@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Proxy.Routing.Forwarding;
+using Proxy.Routing.Parsers;
+using Proxy.Routing.Problems;
+using Proxy.Routing.Regions;
+using Proxy.Routing.Requests;
+using Proxy.Routing.Signatures;
+using Proxy.Routing.Telemetry;
+using Yarp.ReverseProxy.Model;
+
+namespace Proxy.Routing;
+
+/// <summary>
+/// The routing step of the YARP pipeline, for routes whose metadata has <c>"IntegrationRouting": "true"</c>: read the
+/// webhook once, let the provider's parser decide, resolve regions, then dispatch. Control and first-region answers go
+/// through YARP's own forwarder (streaming, health checks, load balancing); all-regions goes through the fan-out.
+/// </summary>
+internal sealed partial class IntegrationRoutingMiddleware(
+    RequestDelegate next,
+    ParserRegistry parsers,
+    SignatureRegistry signatures,
+    RegionResolver resolver,
+    RegionClusters clusters,
+    FanOutForwarder fanOut,
+    RoutingMetrics metrics,
+    IOptionsMonitor<RoutingOptions> options,
+    TimeProvider time,
+    ILogger<IntegrationRoutingMiddleware> logger)
+{
+    public const string RouteMetadataKey = "IntegrationRouting";
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var route = context.GetRouteModel();
+        if (route.Config.Metadata is null || !route.Config.Metadata.TryGetValue(RouteMetadataKey, out var enabled)
+            || !string.Equals(enabled, "true", StringComparison.OrdinalIgnoreCase))
+        {
+            await next(context);
+            return;
+        }
+
+        HeaderPolicy.StripSpoofable(context.Request.Headers);
+        var settings = options.CurrentValue;
+        var provider = WebhookPath.ProviderOf(context.Request.Path) ?? "unknown";
+        using var activity = RoutingActivity.Source.StartActivity("webhook route");
+        activity?.SetTag("webhook.provider", provider);
+
+        var read = await WebhookRequestReader.ReadAsync(context, settings.MaxBodyBytes, settings.BodyReadTimeout);
+        if (read.Request is not { } webhook)
+        {
+            await RejectAsync(context, provider, read.Status, read.ProblemType!, read.Detail!, activity);
+            return;
+        }
+
+        // YARP streams Request.Body to the destination: hand it the bytes we already read.
+        if (MemoryMarshal.TryGetArray(webhook.Body, out var segment))
+        {
+            context.Request.Body = new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false);
+        }
+
+        var intent = Decide(provider, webhook);
+        activity?.SetTag("proxy.reason", intent.Reason);
+        switch (intent)
+        {
+            case RoutingIntent.Control:
+                await ForwardThroughYarpAsync(context, provider, RoutingModes.Control, settings.ControlCluster, "control",
+                    clusters.ById(settings.ControlCluster), settings, activity);
+                break;
+            case RoutingIntent.Reject reject:
+                await RejectAsync(context, provider, reject.Status, reject.ProblemType, reject.Detail, activity);
+                break;
+            case RoutingIntent.Respond respond:
+                Decided(activity, provider, RoutingModes.Respond);
+                context.Response.StatusCode = respond.Status;
+                break;
+            case RoutingIntent.ToRegions toRegions:
+                await ToRegionsAsync(context, webhook, provider, toRegions, settings, activity);
+                break;
+        }
+    }
+
+    private RoutingIntent Decide(string provider, WebhookRequest webhook)
+    {
+        if (WebhookPath.IsControlFlow(webhook.Path))
+        {
+            return new RoutingIntent.Control("install and link pages are served by control");
+        }
+
+        if (!parsers.TryGet(provider, out var parser))
+        {
+            return new RoutingIntent.Control($"no parser for provider '{provider}'");
+        }
+
+        if (signatures.Verify(provider, webhook, time.GetUtcNow(), out var reason) == SignatureVerdict.Invalid)
+        {
+            return new RoutingIntent.Reject(401, ProblemTypes.InvalidSignature, $"the {provider} signature is invalid: {reason}");
+        }
+
+        return parser.Parse(webhook);
+    }
+
+    private async Task ToRegionsAsync(HttpContext context, WebhookRequest webhook, string provider,
+        RoutingIntent.ToRegions intent, RoutingOptions settings, Activity? activity)
+    {
+        var resolution = await resolver.ResolveAsync(intent.Target, context.RequestAborted);
+        activity?.SetTag("proxy.target", intent.Target.ToString());
+        if (resolution.Kind != ResolutionKind.Found)
+        {
+            var unknown = resolution.Kind == ResolutionKind.UnknownTarget;
+            var status = unknown ? intent.UnknownTargetStatus : intent.NoRegionStatus;
+            if (status is >= 200 and < 300)
+            {
+                Decided(activity, provider, RoutingModes.NoRegion);
+                context.Response.StatusCode = status;
+                return;
+            }
+
+            await RejectAsync(context, provider, status,
+                unknown ? ProblemTypes.UnknownIntegration : ProblemTypes.NoRegion,
+                unknown ? $"no {provider} integration matches {intent.Target}" : $"no active organization is behind {intent.Target}",
+                activity);
+            return;
+        }
+
+        activity?.SetTag("proxy.regions", string.Join(',', resolution.Regions));
+        if (intent.Delivery == RegionDelivery.FirstRegion)
+        {
+            var first = resolution.Regions[0];
+            await ForwardThroughYarpAsync(context, provider, RoutingModes.FirstRegion, first, first,
+                clusters.ForRegion(first), settings, activity);
+            return;
+        }
+
+        Decided(activity, provider, RoutingModes.AllRegions);
+        var targets = resolution.Regions.Select(r => (r, clusters.ForRegion(r))).ToArray();
+        await fanOut.ForwardAsync(context, webhook, provider, targets, context.GetRouteModel().Transformer, settings);
+    }
+
+    private async Task ForwardThroughYarpAsync(HttpContext context, string provider, string mode, string target,
+        string answeredBy, ClusterState? cluster, RoutingOptions settings, Activity? activity)
+    {
+        Decided(activity, provider, mode);
+        if (cluster is null)
+        {
+            metrics.RegionFailure(provider, mode, target, ForwardingErrors.NotConfigured);
+            metrics.SyncFailure(provider, mode, target, ForwardingErrors.NotConfigured);
+            await ProblemResponse.WriteAsync(context, 503, ProblemTypes.RegionNotConfigured, ProblemResponse.TitleFor(503),
+                $"no cluster is configured for '{target}'");
+            return;
+        }
+
+        context.ReassignProxyRequest(cluster);
+        if (!string.IsNullOrEmpty(settings.AnsweredByHeader))
+        {
+            context.Response.OnStarting(() =>
+            {
+                context.Response.Headers[settings.AnsweredByHeader] = answeredBy;
+                return Task.CompletedTask;
+            });
+        }
+
+        var isRegion = mode != RoutingModes.Control;
+        var originalAborted = context.RequestAborted;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(originalAborted);
+        if (isRegion)
+        {
+            // A sync sender (Slack: 3 s) gets a clear 504 instead of its own timeout and a blind retry.
+            deadline.CancelAfter(settings.SyncDeadline);
+            context.RequestAborted = deadline.Token;
+        }
+
+        var started = time.GetTimestamp();
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            context.RequestAborted = originalAborted;
+        }
+
+        var elapsed = time.GetElapsedTime(started);
+        var error = context.GetForwarderErrorFeature();
+        if (error is null)
+        {
+            metrics.RegionCall(target, mode, context.Response.StatusCode, elapsed);
+            return;
+        }
+
+        var timedOut = deadline.IsCancellationRequested && !originalAborted.IsCancellationRequested;
+        var errorType = timedOut ? ForwardingErrors.Timeout
+            : error.Exception is HttpRequestException http ? ForwardingErrors.Classify(http)
+            : ForwardingErrors.Classify(error.Error);
+        metrics.RegionCall(target, mode, null, elapsed);
+        metrics.RegionFailure(provider, mode, target, errorType);
+        if (isRegion)
+        {
+            metrics.SyncFailure(provider, mode, target, errorType);
+        }
+
+        activity?.SetStatus(ActivityStatusCode.Error, errorType);
+        activity?.SetTag("error.type", errorType);
+        LogForwardFailed(logger, provider, target, errorType, error.Exception);
+        if (originalAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var status = timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
+        await ProblemResponse.WriteAsync(context, status, timedOut ? ProblemTypes.RegionTimeout : ProblemTypes.RegionUnavailable,
+            ProblemResponse.TitleFor(status),
+            timedOut
+                ? $"'{target}' did not answer within {settings.SyncDeadline.TotalMilliseconds:0} ms"
+                : $"'{target}' failed: {errorType}",
+            new Dictionary<string, string> { [target] = errorType });
+    }
+
+    private async Task RejectAsync(HttpContext context, string provider, int status, string type, string detail, Activity? activity)
+    {
+        Decided(activity, provider, RoutingModes.Reject);
+        activity?.SetTag("error.type", type);
+        LogRejected(logger, provider, status, detail);
+        await ProblemResponse.WriteAsync(context, status, type, ProblemResponse.TitleFor(status), detail);
+    }
+
+    private void Decided(Activity? activity, string provider, string mode)
+    {
+        activity?.SetTag("proxy.mode", mode);
+        metrics.Decision(provider, mode);
+    }
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "Rejected a {Provider} webhook with {Status}: {Detail}")]
+    private static partial void LogRejected(ILogger logger, string provider, int status, string detail);
+
+    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Forwarding a {Provider} webhook to {Target} failed ({ErrorType})")]
+    private static partial void LogForwardFailed(ILogger logger, string provider, string target, string errorType, Exception? exception);
+}

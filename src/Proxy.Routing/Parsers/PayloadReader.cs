@@ -1,0 +1,83 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Primitives;
+
+namespace Proxy.Routing.Parsers;
+
+/// <summary>Small, allocation-conscious readers shared by the provider parsers. All of them are total: bad input gives false.</summary>
+internal static class PayloadReader
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static bool TryParseJson(ReadOnlyMemory<byte> body, out JsonDocument? document)
+    {
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+            return true;
+        }
+        catch (JsonException)
+        {
+            document = null;
+            return false;
+        }
+    }
+
+    public static bool TryParseJson(string text, out JsonDocument? document)
+    {
+        try
+        {
+            document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 64 });
+            return true;
+        }
+        catch (JsonException)
+        {
+            document = null;
+            return false;
+        }
+    }
+
+    /// <summary>Parses an application/x-www-form-urlencoded body; false when it is not valid UTF-8.</summary>
+    public static bool TryParseForm(ReadOnlyMemory<byte> body, out Dictionary<string, StringValues> form)
+    {
+        try
+        {
+            var text = StrictUtf8.GetString(body.Span);
+            form = new FormReader(text).ReadForm();
+            return true;
+        }
+        catch (Exception ex) when (ex is DecoderFallbackException or InvalidDataException)
+        {
+            form = [];
+            return false;
+        }
+    }
+
+    /// <summary>Follows a path of property names; returns the element only when every step exists.</summary>
+    public static bool TryGetPath(JsonElement element, out JsonElement value, params ReadOnlySpan<string> path)
+    {
+        value = element;
+        foreach (var name in path)
+        {
+            if (value.ValueKind != JsonValueKind.Object || !value.TryGetProperty(name, out value))
+            {
+                value = default;
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A non-empty string, or a number rendered as its JSON text (ids are sometimes sent as numbers).</summary>
+    public static string? AsIdentifier(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.String when element.GetString() is { Length: > 0 } text => text,
+        JsonValueKind.Number => element.GetRawText(),
+        _ => null,
+    };
+
+    public static string? StringAt(JsonElement root, params ReadOnlySpan<string> path)
+        => TryGetPath(root, out var value, path) ? AsIdentifier(value) : null;
+}

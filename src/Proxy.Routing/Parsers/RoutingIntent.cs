@@ -1,0 +1,56 @@
+namespace Proxy.Routing.Parsers;
+
+/// <summary>What a parser decided about a webhook. Parsers return one of these and never do I/O.</summary>
+public abstract record RoutingIntent(string Reason)
+{
+    /// <summary>Forward to the control silo and stream its answer back.</summary>
+    public sealed record Control(string Reason) : RoutingIntent(Reason);
+
+    /// <summary>Refuse the webhook with a problem+json answer.</summary>
+    public sealed record Reject(int Status, string ProblemType, string Detail) : RoutingIntent(Detail);
+
+    /// <summary>Answer at the edge with a fixed response (for example 202 for an event no region processes).</summary>
+    public sealed record Respond(int Status, string Reason) : RoutingIntent(Reason);
+
+    /// <summary>Send to the regions of the organizations behind <paramref name="Target"/>.</summary>
+    public sealed record ToRegions(RoutingTarget Target, RegionDelivery Delivery, string Reason) : RoutingIntent(Reason)
+    {
+        /// <summary>Status when the target is not in the directory.</summary>
+        public int UnknownTargetStatus { get; init; } = 400;
+
+        /// <summary>Status when the target exists but no active organization (so no region) is behind it.</summary>
+        public int NoRegionStatus { get; init; } = 400;
+    }
+}
+
+/// <summary>Who a webhook belongs to: an installed integration, or an organization named in the URL.</summary>
+public abstract record RoutingTarget
+{
+    /// <summary>An integration known by the provider's own id for it (Slack team id, GitHub installation id...).</summary>
+    public sealed record ExternalIntegration(string Provider, string ExternalId) : RoutingTarget
+    {
+        public override string ToString() => $"integration:{Provider}:{ExternalId}";
+    }
+
+    /// <summary>An integration known by our own directory id (signed link URLs carry it).</summary>
+    public sealed record IntegrationId(long Id) : RoutingTarget
+    {
+        public override string ToString() => $"integration-id:{Id}";
+    }
+
+    /// <summary>An organization named directly (Bitbucket and legacy plugins put it in the path).</summary>
+    public sealed record Organization(long Id) : RoutingTarget
+    {
+        public override string ToString() => $"organization:{Id}";
+    }
+}
+
+/// <summary>How a webhook reaches its regions.</summary>
+public enum RegionDelivery
+{
+    /// <summary>The alphabetically first region answers.</summary>
+    FirstRegion,
+
+    /// <summary>Every region gets it in parallel; the first answer to complete is returned.</summary>
+    AllRegions,
+}

@@ -1,0 +1,175 @@
+using System.Text.Json;
+using Proxy.Routing.Problems;
+using Proxy.Routing.Requests;
+
+namespace Proxy.Routing.Parsers;
+
+/// <summary>
+/// Slack: every webhook wants a synchronous answer within 3 s. The team id picks the integration; block actions go to
+/// every region (each may own part of the message), everything else to the alphabetically first region.
+/// </summary>
+public sealed class SlackParser(string provider = "slack") : IIntegrationParser
+{
+    /// <summary>Action values whose handling lives in one region only.</summary>
+    private static readonly HashSet<string> FirstRegionActionOptions = new(StringComparer.Ordinal) { "link", "ignore", "all_slack" };
+
+    public string Provider { get; } = provider;
+
+    public RoutingIntent Parse(WebhookRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var segments = WebhookPath.SegmentsAfterProvider(request.Path);
+        var endpoint = segments.Length > 0 ? segments[0].ToLowerInvariant() : string.Empty;
+
+        return endpoint switch
+        {
+            "event" => ParseEvent(request),
+            "commands" => ParseFormWithTeam(request, "slash command"),
+            "action" => ParseAction(request),
+            "options-load" => ParseAction(request, optionsLoad: true),
+            "link-team" or "unlink-team" => ParseSignedLink(segments, endpoint),
+            _ => new RoutingIntent.Control($"slack {(endpoint.Length == 0 ? "root" : endpoint)} is served by control"),
+        };
+    }
+
+    private RoutingIntent ParseEvent(WebhookRequest request)
+    {
+        if (!PayloadReader.TryParseJson(request.Body, out var document))
+        {
+            return Malformed("the Slack event body is not valid JSON");
+        }
+
+        using (document)
+        {
+            var root = document!.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return Malformed("the Slack event body is not a JSON object");
+            }
+
+            if (PayloadReader.StringAt(root, "type") == "url_verification")
+            {
+                return new RoutingIntent.Control("slack url_verification challenge");
+            }
+
+            var team = PayloadReader.StringAt(root, "team_id") ?? PayloadReader.StringAt(root, "team", "id");
+            return team is null ? MissingTeam("event") : ToRegions(team, RegionDelivery.FirstRegion, "slack event");
+        }
+    }
+
+    private RoutingIntent ParseFormWithTeam(WebhookRequest request, string what)
+    {
+        if (!PayloadReader.TryParseForm(request.Body, out var form))
+        {
+            return Malformed($"the Slack {what} body is not a valid form");
+        }
+
+        var team = form.TryGetValue("team_id", out var values) ? values.ToString() : null;
+        return string.IsNullOrEmpty(team) ? MissingTeam(what) : ToRegions(team, RegionDelivery.FirstRegion, $"slack {what}");
+    }
+
+    private RoutingIntent ParseAction(WebhookRequest request, bool optionsLoad = false)
+    {
+        var what = optionsLoad ? "options load" : "action";
+        if (!PayloadReader.TryParseForm(request.Body, out var form))
+        {
+            return Malformed($"the Slack {what} body is not a valid form");
+        }
+
+        if (!form.TryGetValue("payload", out var payload) || string.IsNullOrEmpty(payload.ToString()))
+        {
+            return Malformed($"the Slack {what} form has no payload field");
+        }
+
+        if (!PayloadReader.TryParseJson(payload.ToString(), out var document))
+        {
+            return Malformed($"the Slack {what} payload is not valid JSON");
+        }
+
+        using (document)
+        {
+            var root = document!.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return Malformed($"the Slack {what} payload is not a JSON object");
+            }
+
+            var team = PayloadReader.StringAt(root, "team", "id") ?? PayloadReader.StringAt(root, "team_id");
+            if (team is null)
+            {
+                return MissingTeam(what);
+            }
+
+            if (optionsLoad)
+            {
+                return ToRegions(team, RegionDelivery.FirstRegion, "slack options load");
+            }
+
+            var option = ActionOption(root);
+            return option is not null && FirstRegionActionOptions.Contains(option)
+                ? ToRegions(team, RegionDelivery.FirstRegion, $"slack action '{option}' is served by one region")
+                : ToRegions(team, RegionDelivery.AllRegions, "slack action goes to every region");
+        }
+    }
+
+    /// <summary>
+    /// The option an interactive action carries: the first action's value, or the chosen option of a select menu.
+    /// </summary>
+    internal static string? ActionOption(JsonElement payload)
+    {
+        if (!payload.TryGetProperty("actions", out var actions) || actions.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        string? option = null;
+        foreach (var action in actions.EnumerateArray())
+        {
+            if (action.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+
+            var type = PayloadReader.StringAt(action, "type");
+            if (type is "static_select" or "external_select"
+                && PayloadReader.StringAt(action, "selected_option", "value") is { } selected)
+            {
+                option = selected;
+            }
+            else if (option is null && PayloadReader.StringAt(action, "value") is { } value)
+            {
+                option = value;
+            }
+        }
+
+        return option;
+    }
+
+    private static RoutingIntent ParseSignedLink(string[] segments, string endpoint)
+    {
+        var integrationId = segments.Length > 1 ? SignedLinkParameters.IntegrationId(segments[1]) : null;
+        if (integrationId is null)
+        {
+            return new RoutingIntent.Reject(400, ProblemTypes.MissingIdentifier,
+                $"the Slack {endpoint} link does not carry a readable integration id");
+        }
+
+        return new RoutingIntent.ToRegions(new RoutingTarget.IntegrationId(integrationId.Value), RegionDelivery.FirstRegion,
+            $"slack {endpoint}")
+        {
+            NoRegionStatus = 202,
+        };
+    }
+
+    private RoutingIntent.ToRegions ToRegions(string team, RegionDelivery delivery, string reason)
+        => new(new RoutingTarget.ExternalIntegration(Provider, team), delivery, reason)
+        {
+            // Answering 202 tells Slack to stop retrying a workspace whose organizations removed the app.
+            NoRegionStatus = 202,
+        };
+
+    private static RoutingIntent.Reject Malformed(string detail) => new(400, ProblemTypes.MalformedBody, detail);
+
+    private static RoutingIntent.Reject MissingTeam(string what)
+        => new(400, ProblemTypes.MissingIdentifier, $"the Slack {what} does not name a team");
+}

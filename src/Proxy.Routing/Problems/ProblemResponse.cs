@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace Proxy.Routing.Problems;
+
+/// <summary>Writes RFC 9457 problem+json answers: a stable <c>type</c>, a title, the status and a human detail.</summary>
+public static class ProblemResponse
+{
+    public const string ContentType = "application/problem+json";
+
+    public static async Task WriteAsync(HttpContext context, int status, string type, string title, string detail,
+        IReadOnlyDictionary<string, string>? errors = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Response.HasStarted)
+        {
+            return;
+        }
+
+        context.Response.Clear();
+        context.Response.StatusCode = status;
+        context.Response.ContentType = ContentType;
+        // A webhook sender must not cache an error, and a broken body must not be sniffed as something else.
+        context.Response.Headers.CacheControl = "no-store";
+        context.Response.Headers.XContentTypeOptions = "nosniff";
+
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("type", type);
+            json.WriteString("title", title);
+            json.WriteNumber("status", status);
+            json.WriteString("detail", detail);
+            json.WriteString("instance", context.Request.Path.Value);
+            if (errors is { Count: > 0 })
+            {
+                json.WriteStartObject("errors");
+                foreach (var (key, value) in errors)
+                {
+                    json.WriteString(key, value);
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+        }
+
+        context.Response.ContentLength = buffer.Length;
+        await context.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
+    }
+
+    public static string TitleFor(int status) => status switch
+    {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Error",
+    };
+}

@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Proxy.Routing.Requests;
+
+/// <summary>Reads the provider out of <c>/extensions/{provider}/...</c> and spots the install flows owned by control.</summary>
+public static class WebhookPath
+{
+    private const string ExtensionsPrefix = "/extensions/";
+    private const string PluginsPrefix = "/plugins/";
+
+    /// <summary>The provider key of a webhook path (dash becomes underscore), "plugins" for /plugins/..., else null.</summary>
+    public static string? ProviderOf(PathString path)
+    {
+        var value = path.Value;
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (value.StartsWith(PluginsPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return "plugins";
+        }
+
+        if (!value.StartsWith(ExtensionsPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var rest = value.AsSpan(ExtensionsPrefix.Length);
+        var slash = rest.IndexOf('/');
+        var segment = slash < 0 ? rest : rest[..slash];
+        return segment.IsEmpty ? null : segment.ToString().Replace('-', '_').ToLowerInvariant();
+    }
+
+    /// <summary>
+    /// Install (<c>/setup/</c>) and organization-link (<c>/link/</c>) pages are served by control whatever the provider.
+    /// </summary>
+    public static bool IsControlFlow(PathString path)
+    {
+        var value = path.Value ?? string.Empty;
+        return value.EndsWith("/setup/", StringComparison.OrdinalIgnoreCase)
+            || value.EndsWith("/link/", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The path segments after <c>/extensions/{provider}/</c>, without empty entries.</summary>
+    public static string[] SegmentsAfterProvider(PathString path)
+    {
+        var parts = (path.Value ?? string.Empty).Split('/', StringSplitOptions.RemoveEmptyEntries);
+        return parts.Length <= 2 ? [] : parts[2..];
+    }
+}

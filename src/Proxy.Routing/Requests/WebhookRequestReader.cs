@@ -1,0 +1,86 @@
+using Microsoft.AspNetCore.Http;
+using Proxy.Routing.Problems;
+
+namespace Proxy.Routing.Requests;
+
+/// <summary>Reads a webhook body once, with a size cap and a deadline; never trusts Content-Length alone.</summary>
+internal static class WebhookRequestReader
+{
+    public readonly record struct Outcome(WebhookRequest? Request, int Status, string? ProblemType, string? Detail);
+
+    public static async Task<Outcome> ReadAsync(HttpContext context, long maxBytes, TimeSpan timeout)
+    {
+        var request = context.Request;
+        if (request.ContentLength is { } declared && declared > maxBytes)
+        {
+            return TooLarge(maxBytes);
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(timeout);
+        byte[] body;
+        try
+        {
+            body = await ReadBodyAsync(request.Body, request.ContentLength, maxBytes, deadline.Token);
+        }
+        catch (BodyTooLargeException)
+        {
+            return TooLarge(maxBytes);
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            return new Outcome(null, 408, ProblemTypes.BodyReadTimeout,
+                $"the body was not received within {timeout.TotalSeconds:0.#} s");
+        }
+        catch (BadHttpRequestException ex)
+        {
+            return new Outcome(null, ex.StatusCode, ex.StatusCode == 413 ? ProblemTypes.PayloadTooLarge : ProblemTypes.MalformedBody,
+                ex.Message);
+        }
+
+        var webhook = new WebhookRequest(request.Method, request.Path, request.QueryString, request.Headers, body);
+        return new Outcome(webhook, 200, null, null);
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(Stream body, long? declared, long maxBytes, CancellationToken cancellationToken)
+    {
+        if (declared is { } length)
+        {
+            // The common case: one exact allocation, kept for as long as fan-out legs and the mailbox need it.
+            var exact = new byte[length];
+            var read = 0;
+            while (read < exact.Length)
+            {
+                var n = await body.ReadAsync(exact.AsMemory(read), cancellationToken);
+                if (n == 0)
+                {
+                    throw new BadHttpRequestException("the body ended before Content-Length bytes arrived", 400);
+                }
+
+                read += n;
+            }
+
+            return exact;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int count;
+        while ((count = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + count > maxBytes)
+            {
+                throw new BodyTooLargeException();
+            }
+
+            buffer.Write(chunk, 0, count);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static Outcome TooLarge(long maxBytes)
+        => new(null, 413, ProblemTypes.PayloadTooLarge, $"the body is larger than the {maxBytes}-byte limit");
+
+    private sealed class BodyTooLargeException : Exception;
+}

@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Options;
+
+namespace Proxy.Routing;
+
+/// <summary>Settings of the routing pipeline, section <c>Routing</c>.</summary>
+public sealed class RoutingOptions
+{
+    public const string Section = "Routing";
+
+    /// <summary>Largest webhook body accepted; past it the sender gets 413.</summary>
+    public long MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How long a sender may take to send the body.</summary>
+    public TimeSpan BodyReadTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long one region call may take (fan-out legs keep running after the sender was answered).</summary>
+    public TimeSpan RegionTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Deadline for a synchronous answer (first region, all regions). Slack gives up after 3 s.</summary>
+    public TimeSpan SyncDeadline { get; set; } = TimeSpan.FromMilliseconds(2500);
+
+    /// <summary>The YARP cluster id of the control silo.</summary>
+    public string ControlCluster { get; set; } = "control";
+
+    /// <summary>How long a resolved region list is cached.</summary>
+    public TimeSpan CacheTtl { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long "unknown integration" and "no active organization" answers are cached.</summary>
+    public TimeSpan NegativeCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Response header naming who answered (a region name or "control"); empty to leave it out.</summary>
+    public string AnsweredByHeader { get; set; } = "X-Proxy-Region";
+}
+
+internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RoutingOptions options)
+    {
+        var errors = new List<string>();
+        if (options.MaxBodyBytes is < 1 or > 256L * 1024 * 1024)
+        {
+            errors.Add($"{RoutingOptions.Section}:MaxBodyBytes must be between 1 and 268435456 (was {options.MaxBodyBytes}).");
+        }
+
+        Positive(errors, nameof(options.BodyReadTimeout), options.BodyReadTimeout);
+        Positive(errors, nameof(options.RegionTimeout), options.RegionTimeout);
+        Positive(errors, nameof(options.SyncDeadline), options.SyncDeadline);
+        Positive(errors, nameof(options.CacheTtl), options.CacheTtl);
+        Positive(errors, nameof(options.NegativeCacheTtl), options.NegativeCacheTtl);
+        if (string.IsNullOrWhiteSpace(options.ControlCluster))
+        {
+            errors.Add($"{RoutingOptions.Section}:ControlCluster must name the control cluster.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Positive(List<string> errors, string key, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{RoutingOptions.Section}:{key} must be a positive duration such as 00:00:05 (was {value}).");
+        }
+    }
+}

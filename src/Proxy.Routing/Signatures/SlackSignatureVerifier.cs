@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Proxy.Routing.Requests;
+
+namespace Proxy.Routing.Signatures;
+
+/// <summary>
+/// Slack's v0 scheme: <c>X-Slack-Signature: v0=hex(HMAC-SHA256(secret, "v0:" + X-Slack-Request-Timestamp + ":" + body))</c>,
+/// with the timestamp no further than the allowed skew from now (replay protection).
+/// </summary>
+public sealed class SlackSignatureVerifier(IOptionsMonitor<ProviderSecretsOptions> options) : IWebhookSignatureVerifier
+{
+    public IReadOnlyCollection<string> Providers { get; } = ["slack", "slack_staging"];
+
+    public SignatureVerdict Verify(string provider, WebhookRequest request, DateTimeOffset now, out string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var settings = options.CurrentValue;
+        var secrets = settings.SecretsFor(provider);
+        reason = null;
+        if (secrets.Count == 0)
+        {
+            return SignatureVerdict.NotConfigured;
+        }
+
+        var timestamp = request.Header("X-Slack-Request-Timestamp");
+        var signature = request.Header("X-Slack-Signature");
+        if (timestamp is null || signature is null)
+        {
+            reason = "X-Slack-Request-Timestamp and X-Slack-Signature are required";
+            return SignatureVerdict.Invalid;
+        }
+
+        if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            || Math.Abs(now.ToUnixTimeSeconds() - seconds) > settings.Providers[provider].MaxClockSkew.TotalSeconds)
+        {
+            reason = "the request timestamp is outside the allowed clock skew";
+            return SignatureVerdict.Invalid;
+        }
+
+        if (!signature.StartsWith("v0=", StringComparison.Ordinal))
+        {
+            reason = "the signature is not a v0 signature";
+            return SignatureVerdict.Invalid;
+        }
+
+        byte[] expected;
+        try
+        {
+            expected = Convert.FromHexString(signature.AsSpan(3));
+        }
+        catch (FormatException)
+        {
+            reason = "the signature is not hex";
+            return SignatureVerdict.Invalid;
+        }
+
+        var prefix = Encoding.ASCII.GetBytes($"v0:{timestamp}:");
+        var message = new byte[prefix.Length + request.Body.Length];
+        prefix.CopyTo(message, 0);
+        request.Body.Span.CopyTo(message.AsSpan(prefix.Length));
+        foreach (var secret in secrets)
+        {
+            var actual = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), message);
+            if (CryptographicOperations.FixedTimeEquals(actual, expected))
+            {
+                return SignatureVerdict.Valid;
+            }
+        }
+
+        reason = "the signature does not match";
+        return SignatureVerdict.Invalid;
+    }
+}

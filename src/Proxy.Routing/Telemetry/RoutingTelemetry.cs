@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Proxy.Routing.Telemetry;
+
+/// <summary>
+/// The routing instruments, created through <see cref="IMeterFactory"/> so each host (and each test host) has its own.
+/// Names follow OpenTelemetry conventions: dotted, units in UCUM, durations in seconds.
+/// </summary>
+public sealed class RoutingMetrics
+{
+    public const string MeterName = "EdgeProxy.Routing";
+
+    private readonly Counter<long> _decisions;
+    private readonly Counter<long> _regionFailures;
+    private readonly Counter<long> _syncFailures;
+    private readonly Histogram<double> _regionDuration;
+    private readonly Counter<long> _configReloads;
+
+    public RoutingMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(MeterName);
+        _decisions = meter.CreateCounter<long>("proxy.routing.decisions", "{decision}",
+            "Routing decisions, by provider and mode (control, first_region, all_regions, reject, respond, no_region).");
+        _regionFailures = meter.CreateCounter<long>("proxy.region.failures", "{failure}",
+            "Region calls that produced no answer (connection error, timeout...), by provider, mode, region and error.type.");
+        _syncFailures = meter.CreateCounter<long>("proxy.sync.failures", "{request}",
+            "Synchronous webhooks for which no region answered: the first region failed, or every region failed.");
+        _regionDuration = meter.CreateHistogram<double>("proxy.region.request.duration", "s",
+            "Duration of calls to region and control silos.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        _configReloads = meter.CreateCounter<long>("proxy.config.reloads", "{reload}",
+            "Hot reloads of the config files, by file and outcome (accepted, rejected).");
+    }
+
+    public void Decision(string provider, string mode)
+        => _decisions.Add(1, new TagList { { "webhook.provider", provider }, { "proxy.mode", mode } });
+
+    public void RegionFailure(string provider, string mode, string region, string errorType)
+        => _regionFailures.Add(1, new TagList
+        {
+            { "webhook.provider", provider }, { "proxy.mode", mode }, { "proxy.region", region }, { "error.type", errorType },
+        });
+
+    public void SyncFailure(string provider, string mode, string region, string errorType)
+        => _syncFailures.Add(1, new TagList
+        {
+            { "webhook.provider", provider }, { "proxy.mode", mode }, { "proxy.region", region }, { "error.type", errorType },
+        });
+
+    public void RegionCall(string region, string mode, int? statusCode, TimeSpan duration)
+    {
+        var tags = new TagList { { "proxy.region", region }, { "proxy.mode", mode } };
+        if (statusCode is { } status)
+        {
+            tags.Add("http.response.status_code", status);
+        }
+
+        _regionDuration.Record(duration.TotalSeconds, tags);
+    }
+
+    public void ConfigReload(string file, bool accepted)
+        => _configReloads.Add(1, new TagList { { "proxy.config.file", file }, { "outcome", accepted ? "accepted" : "rejected" } });
+}
+
+/// <summary>Our spans: one per routing decision, one per region call.</summary>
+public static class RoutingActivity
+{
+    public const string SourceName = "EdgeProxy.Routing";
+
+    public static ActivitySource Source { get; } = new(SourceName);
+}
+
+/// <summary>Mode names used in tags and logs.</summary>
+public static class RoutingModes
+{
+    public const string Control = "control";
+    public const string FirstRegion = "first_region";
+    public const string AllRegions = "all_regions";
+    public const string Reject = "reject";
+    public const string Respond = "respond";
+    public const string NoRegion = "no_region";
+    public const string Mailbox = "mailbox";
+}
