@@ -1,0 +1,109 @@
+using Proxy.Routing.Parsers;
+using Proxy.Routing.Problems;
+
+namespace Proxy.Routing.Tests.Parsers;
+
+public class SlackParserTests
+{
+    private readonly SlackParser _parser = new();
+
+    public static TheoryData<string, string, string, string?> Cases => new()
+    {
+        // file, path, expected mode, expected team (or problem type)
+        { "event_url_verification.json", "/extensions/slack/event/", "control", null },
+        { "event_message.json", "/extensions/slack/event/", "first", "T0001" },
+        { "event_link_shared.json", "/extensions/slack/event/", "first", "T0001" },
+        { "event_team_object.json", "/extensions/slack/event/", "first", "T0001" },
+        { "event_no_team.json", "/extensions/slack/event/", "reject", ProblemTypes.MissingIdentifier },
+        { "event_malformed.json", "/extensions/slack/event/", "reject", ProblemTypes.MalformedBody },
+        { "event_array.json", "/extensions/slack/event/", "reject", ProblemTypes.MalformedBody },
+        { "command_link.form", "/extensions/slack/commands/", "first", "T0001" },
+        { "command_no_team.form", "/extensions/slack/commands/", "reject", ProblemTypes.MissingIdentifier },
+        { "invalid_utf8.form", "/extensions/slack/commands/", "reject", ProblemTypes.MalformedBody },
+        { "action_button_resolve.form", "/extensions/slack/action/", "all", "T0001" },
+        { "action_button_link.form", "/extensions/slack/action/", "first", "T0001" },
+        { "action_button_all_slack.form", "/extensions/slack/action/", "first", "T0001" },
+        { "action_select_ignore.form", "/extensions/slack/action/", "first", "T0001" },
+        { "action_select_assign.form", "/extensions/slack/action/", "all", "T0001" },
+        { "action_view_submission.form", "/extensions/slack/action/", "all", "T0001" },
+        { "action_payload_not_json.form", "/extensions/slack/action/", "reject", ProblemTypes.MalformedBody },
+        { "action_no_payload.form", "/extensions/slack/action/", "reject", ProblemTypes.MalformedBody },
+        { "action_no_team.form", "/extensions/slack/action/", "reject", ProblemTypes.MissingIdentifier },
+        { "options_load.form", "/extensions/slack/options-load/", "first", "T0001" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Routes_each_endpoint_and_branch(string file, string path, string mode, string? expected)
+    {
+        var intent = _parser.Parse(Payloads.FromFile("slack", file, path));
+
+        switch (mode)
+        {
+            case "control":
+                intent.Should().BeOfType<RoutingIntent.Control>();
+                break;
+            case "reject":
+                var reject = intent.Should().BeOfType<RoutingIntent.Reject>().Subject;
+                reject.Status.Should().Be(400);
+                reject.ProblemType.Should().Be(expected);
+                break;
+            default:
+                var toRegions = intent.Should().BeOfType<RoutingIntent.ToRegions>().Subject;
+                toRegions.Target.Should().Be(new RoutingTarget.ExternalIntegration("slack", expected!));
+                toRegions.Delivery.Should().Be(mode == "all" ? RegionDelivery.AllRegions : RegionDelivery.FirstRegion);
+                toRegions.UnknownTargetStatus.Should().Be(400, "an unknown Slack team is a misconfiguration worth a 400");
+                toRegions.NoRegionStatus.Should().Be(202, "Slack stops retrying a team whose organizations removed the app");
+                break;
+        }
+    }
+
+    [Theory]
+    [InlineData("/extensions/slack/link-identity/abc:def:ghi/")]
+    [InlineData("/extensions/slack/unlink-identity/abc:def:ghi/")]
+    [InlineData("/extensions/slack/")]
+    [InlineData("/extensions/slack/something-new/")]
+    public void Identity_links_and_unknown_endpoints_go_to_control(string path)
+        => _parser.Parse(Payloads.Request(path, [])).Should().BeOfType<RoutingIntent.Control>();
+
+    [Theory]
+    [InlineData("link-team", "signed_link_team.txt")]
+    [InlineData("unlink-team", "signed_link_team.txt")]
+    [InlineData("link-team", "signed_link_team_compressed.txt")]
+    public void Team_links_route_by_the_integration_id_in_the_signed_parameters(string endpoint, string file)
+    {
+        var signed = Payloads.Text("slack", file);
+
+        var intent = _parser.Parse(Payloads.Request($"/extensions/slack/{endpoint}/{signed}/", []));
+
+        var toRegions = intent.Should().BeOfType<RoutingIntent.ToRegions>().Subject;
+        toRegions.Target.Should().Be(new RoutingTarget.IntegrationId(10));
+        toRegions.Delivery.Should().Be(RegionDelivery.FirstRegion);
+    }
+
+    [Theory]
+    [InlineData("/extensions/slack/link-team/not-signed/")]
+    [InlineData("/extensions/slack/link-team/!!!:abc:def/")]
+    [InlineData("/extensions/slack/link-team/")]
+    public void Unreadable_signed_parameters_are_rejected(string path)
+        => _parser.Parse(Payloads.Request(path, [])).Should().BeOfType<RoutingIntent.Reject>()
+            .Which.ProblemType.Should().Be(ProblemTypes.MissingIdentifier);
+
+    [Fact]
+    public void The_staging_app_routes_to_its_own_provider_key()
+    {
+        var intent = new SlackParser("slack_staging").Parse(Payloads.FromFile("slack", "event_message.json", "/extensions/slack-staging/event/"));
+
+        intent.Should().BeOfType<RoutingIntent.ToRegions>()
+            .Which.Target.Should().Be(new RoutingTarget.ExternalIntegration("slack_staging", "T0001"));
+    }
+
+    [Fact]
+    public void Url_verification_is_recognised_only_in_a_JSON_object()
+    {
+        var body = """{"type":"url_verification","challenge":"x","team_id":"T0001"}"""u8.ToArray();
+
+        _parser.Parse(Payloads.Request("/extensions/slack/event/", body, "application/json"))
+            .Should().BeOfType<RoutingIntent.Control>();
+    }
+}
