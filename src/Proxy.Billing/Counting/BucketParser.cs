@@ -1,0 +1,230 @@
+using System.Buffers.Text;
+using System.Text.Json;
+
+namespace Proxy.Billing.Counting;
+
+/// <summary>
+/// Reads a generic metric bucket (UTF-8 JSON) in one forward pass, keeping only what billing needs.
+/// It rejects exactly what the reference consumer raises on: invalid JSON, a missing
+/// <c>metric_id</c>/<c>org_id</c>/<c>project_id</c>/<c>mapping_meta</c>, and keys of the wrong JSON type.
+/// </summary>
+internal static class BucketParser
+{
+    public static bool TryParse(ReadOnlySpan<byte> utf8, out BillingBucket bucket, out BucketError error)
+    {
+        try
+        {
+            return TryParseObject(utf8, out bucket, out error);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            // InvalidOperationException: a string that is not valid UTF-8.
+            bucket = default;
+            error = new BucketError(PoisonReason.InvalidJson, ex.Message);
+            return false;
+        }
+    }
+
+    private static bool TryParseObject(ReadOnlySpan<byte> utf8, out BillingBucket bucket, out BucketError error)
+    {
+        bucket = default;
+        var reader = new Utf8JsonReader(utf8);
+        if (!reader.Read())
+        {
+            error = new BucketError(PoisonReason.InvalidJson, "the message is empty");
+            return false;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            reader.Read();
+            error = Wrong("the bucket", "a JSON object");
+            return false;
+        }
+
+        long? orgId = null, projectId = null, integerValue = null;
+        ulong? metricId = null;
+        var valueKind = BucketValueKind.Missing;
+        var numberValue = 0d;
+        Range? mappingMeta = null;
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("org_id"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value))
+                {
+                    error = Wrong("org_id", "a 64-bit integer");
+                    return false;
+                }
+
+                orgId = value;
+            }
+            else if (reader.ValueTextEquals("project_id"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value))
+                {
+                    error = Wrong("project_id", "a 64-bit integer");
+                    return false;
+                }
+
+                projectId = value;
+            }
+            else if (reader.ValueTextEquals("metric_id"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetUInt64(out var value))
+                {
+                    error = Wrong("metric_id", "an unsigned 64-bit integer");
+                    return false;
+                }
+
+                metricId = value;
+            }
+            else if (reader.ValueTextEquals("value"u8))
+            {
+                reader.Read();
+                valueKind = KindOf(reader.TokenType);
+                integerValue = null;
+                if (valueKind == BucketValueKind.Number)
+                {
+                    if (reader.TryGetInt64(out var integer))
+                    {
+                        integerValue = integer;
+                    }
+
+                    // A literal beyond double's range reads as infinity, which counting rejects as out of range.
+                    numberValue = reader.TryGetDouble(out var number) ? number : double.PositiveInfinity;
+                }
+
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("mapping_meta"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartObject)
+                {
+                    error = Wrong("mapping_meta", "an object");
+                    return false;
+                }
+
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                mappingMeta = start..(int)reader.BytesConsumed;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        // Anything after the object is invalid JSON; the reader throws on it.
+        reader.Read();
+
+        if (metricId is null)
+        {
+            error = Missing("metric_id");
+            return false;
+        }
+
+        if (orgId is null)
+        {
+            error = Missing("org_id");
+            return false;
+        }
+
+        if (projectId is null)
+        {
+            error = Missing("project_id");
+            return false;
+        }
+
+        if (mappingMeta is not { } meta)
+        {
+            error = Missing("mapping_meta");
+            return false;
+        }
+
+        if (!TryResolveMri(utf8[meta], metricId.Value, out var mri, out error))
+        {
+            return false;
+        }
+
+        bucket = new BillingBucket(orgId.Value, projectId.Value, metricId.Value, valueKind, integerValue, numberValue, mri);
+        return true;
+    }
+
+    /// <summary>
+    /// The reference's <c>_resolve</c>: the outer values in order, the first whose entry for the metric id
+    /// (as a decimal string) is not null. Every outer value must be an object, the entry a string or null.
+    /// </summary>
+    private static bool TryResolveMri(ReadOnlySpan<byte> mappingMeta, ulong metricId, out string? mri, out BucketError error)
+    {
+        Span<byte> id = stackalloc byte[20];
+        Utf8Formatter.TryFormat(metricId, id, out var idLength);
+        id = id[..idLength];
+
+        mri = null;
+        error = default;
+        var reader = new Utf8JsonReader(mappingMeta);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = Wrong("mapping_meta values", "objects");
+                return false;
+            }
+
+            string? entry = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var matches = reader.ValueTextEquals(id);
+                reader.Read();
+                if (!matches)
+                {
+                    reader.Skip();
+                    continue;
+                }
+
+                // Like a dict built from JSON, a repeated key keeps its last value.
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    entry = reader.GetString();
+                }
+                else if (reader.TokenType == JsonTokenType.Null)
+                {
+                    entry = null;
+                }
+                else
+                {
+                    error = Wrong("the mapping_meta entry of metric_id", "a string or null");
+                    return false;
+                }
+            }
+
+            mri ??= entry;
+        }
+
+        return true;
+    }
+
+    private static BucketValueKind KindOf(JsonTokenType token) => token switch
+    {
+        JsonTokenType.Number => BucketValueKind.Number,
+        JsonTokenType.StartArray => BucketValueKind.Array,
+        JsonTokenType.StartObject => BucketValueKind.Object,
+        JsonTokenType.Null => BucketValueKind.Null,
+        JsonTokenType.String => BucketValueKind.String,
+        _ => BucketValueKind.Boolean,
+    };
+
+    private static BucketError Missing(string key) => new(PoisonReason.MissingKey, $"missing key '{key}'");
+
+    private static BucketError Wrong(string key, string expected) => new(PoisonReason.WrongType, $"{key} must be {expected}");
+}

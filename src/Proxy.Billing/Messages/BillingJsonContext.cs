@@ -1,0 +1,10 @@
+using System.Text.Json.Serialization;
+
+namespace Proxy.Billing.Messages;
+
+/// <summary>Source-generated (reflection-free) JSON for the consumer's messages.</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(MetricBucket))]
+[JsonSerializable(typeof(Outcome))]
+[JsonSerializable(typeof(FirstCustomMetricReceived))]
+public sealed partial class BillingJsonContext : JsonSerializerContext;

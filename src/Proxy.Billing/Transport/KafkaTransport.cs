@@ -1,0 +1,211 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Proxy.Billing.Telemetry;
+
+namespace Proxy.Billing.Transport;
+
+/// <summary>
+/// Kafka: a read-committed consumer without auto-commit, and a transactional producer. Each batch's outputs and
+/// its input offsets are committed in one transaction (SendOffsetsToTransaction), so the batch is exactly-once.
+/// After any failure the clients are rebuilt and reading resumes from the last committed offsets.
+/// </summary>
+internal sealed class KafkaTransport(IOptions<BillingOptions> options, TimeProvider timeProvider, ILogger<KafkaTransport> logger)
+    : IBillingTransport
+{
+    private readonly BillingOptions _options = options.Value;
+    private IConsumer<byte[]?, byte[]?>? _consumer;
+    private IProducer<byte[]?, byte[]>? _producer;
+    private long _lag = -1;
+
+    public string System => "kafka";
+
+    public string InputName => _options.Kafka.InputTopic;
+
+    public string ConsumerGroup => _options.Kafka.GroupId;
+
+    public long? Lag => Volatile.Read(ref _lag) is var lag and >= 0 ? lag : null;
+
+    public string TransactionalId => string.IsNullOrWhiteSpace(_options.Kafka.TransactionalId)
+        ? $"billing-metrics-consumer-{Environment.MachineName}"
+        : _options.Kafka.TransactionalId;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.Run(() =>
+    {
+        CloseClients();
+        var kafka = _options.Kafka;
+        var consumerConfig = new ConsumerConfig(new Dictionary<string, string>(kafka.Consumer))
+        {
+            BootstrapServers = kafka.BootstrapServers,
+            GroupId = kafka.GroupId,
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            IsolationLevel = IsolationLevel.ReadCommitted,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            ClientId = "edge-proxy-billing",
+        };
+        var producerConfig = new ProducerConfig(new Dictionary<string, string>(kafka.Producer))
+        {
+            BootstrapServers = kafka.BootstrapServers,
+            TransactionalId = TransactionalId,
+            EnableIdempotence = true,
+            ClientId = "edge-proxy-billing",
+        };
+
+        _producer = new ProducerBuilder<byte[]?, byte[]>(producerConfig)
+            .SetErrorHandler((_, error) => logger.KafkaError(error.Reason))
+            .Build();
+        _producer.InitTransactions(kafka.TransactionTimeout);
+        _consumer = new ConsumerBuilder<byte[]?, byte[]?>(consumerConfig)
+            .SetErrorHandler((_, error) => logger.KafkaError(error.Reason))
+            .Build();
+        _consumer.Subscribe(kafka.InputTopic);
+    }, cancellationToken);
+
+    public Task<IReadOnlyList<InputMessage>> ReadBatchAsync(CancellationToken cancellationToken) =>
+        Task.Run<IReadOnlyList<InputMessage>>(() =>
+        {
+            var consumer = _consumer ?? throw new InvalidOperationException("the Kafka transport is not started");
+            var batch = new List<InputMessage>();
+            var deadline = timeProvider.GetUtcNow() + _options.MaxBatchWait;
+            while (batch.Count < _options.BatchSize && !cancellationToken.IsCancellationRequested)
+            {
+                var remaining = deadline - timeProvider.GetUtcNow();
+                if (remaining <= TimeSpan.Zero)
+                {
+                    break;
+                }
+
+                var result = consumer.Consume(remaining);
+                if (result is null)
+                {
+                    break;
+                }
+
+                if (result.IsPartitionEOF)
+                {
+                    continue;
+                }
+
+                batch.Add(new InputMessage(KafkaBatchPlan.InputId(result.Partition.Value, result.Offset.Value),
+                    result.Message.Value ?? ReadOnlyMemory<byte>.Empty)
+                {
+                    Partition = result.Partition.Value,
+                    Offset = result.Offset.Value,
+                    Key = result.Message.Key,
+                });
+            }
+
+            ObserveLag(consumer);
+            cancellationToken.ThrowIfCancellationRequested();
+            return batch;
+        }, CancellationToken.None);
+
+    public Task<IReadOnlyList<bool>> CommitAsync(IReadOnlyList<InputMessage> inputs, IReadOnlyList<OutboundMessage> outputs,
+        CancellationToken cancellationToken) => Task.Run<IReadOnlyList<bool>>(() =>
+        {
+            var consumer = _consumer ?? throw new InvalidOperationException("the Kafka transport is not started");
+            var producer = _producer!;
+            var plan = KafkaBatchPlan.Build(_options.Kafka, inputs, outputs);
+            var timeout = _options.Kafka.TransactionTimeout;
+            producer.BeginTransaction();
+            try
+            {
+                foreach (var record in plan.Records)
+                {
+                    var headers = new Headers();
+                    foreach (var header in record.Headers)
+                    {
+                        headers.Add(header.Key, header.Value);
+                    }
+
+                    // Delivery failures make CommitTransaction fail, which aborts the whole batch.
+                    producer.Produce(record.Topic, new Message<byte[]?, byte[]> { Key = record.Key, Value = record.Value, Headers = headers });
+                }
+
+                producer.SendOffsetsToTransaction(plan.Offsets, consumer.ConsumerGroupMetadata, timeout);
+                producer.CommitTransaction(timeout);
+            }
+            catch (KafkaException ex)
+            {
+                logger.TransactionAborted(ex.Error.Reason);
+                if (!ex.Error.IsFatal)
+                {
+                    try
+                    {
+                        producer.AbortTransaction(timeout);
+                    }
+                    catch (KafkaException abort)
+                    {
+                        logger.TransactionAborted(abort.Error.Reason);
+                    }
+                }
+
+                throw;
+            }
+
+            var committed = new bool[inputs.Count];
+            Array.Fill(committed, true);
+            return committed;
+        }, CancellationToken.None);
+
+    public Task<bool> IsCommittedAsync(string inputId, CancellationToken cancellationToken) => Task.Run(() =>
+    {
+        var consumer = _consumer ?? throw new InvalidOperationException("the Kafka transport is not started");
+        if (!KafkaBatchPlan.TryParseInputId(inputId, out var partition, out var offset))
+        {
+            return false;
+        }
+
+        var committed = consumer.Committed([new TopicPartition(_options.Kafka.InputTopic, partition)], _options.Kafka.TransactionTimeout);
+        return committed.Count == 1 && committed[0].Offset.Value > offset;
+    }, cancellationToken);
+
+    public ValueTask DisposeAsync()
+    {
+        CloseClients();
+        return ValueTask.CompletedTask;
+    }
+
+    private void ObserveLag(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        long lag = 0;
+        var known = false;
+        foreach (var partition in consumer.Assignment)
+        {
+            var high = consumer.GetWatermarkOffsets(partition).High;
+            var position = consumer.Position(partition);
+            if (high != Offset.Unset && position != Offset.Unset)
+            {
+                lag += Math.Max(high.Value - position.Value, 0);
+                known = true;
+            }
+        }
+
+        if (known)
+        {
+            Volatile.Write(ref _lag, lag);
+        }
+    }
+
+    private void CloseClients()
+    {
+        if (_consumer is { } consumer)
+        {
+            try
+            {
+                consumer.Close();
+            }
+            catch (KafkaException ex)
+            {
+                logger.KafkaError(ex.Error.Reason);
+            }
+
+            consumer.Dispose();
+            _consumer = null;
+        }
+
+        _producer?.Dispose();
+        _producer = null;
+    }
+}
