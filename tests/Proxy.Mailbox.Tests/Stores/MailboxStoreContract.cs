@@ -1,0 +1,354 @@
+using Microsoft.Extensions.Time.Testing;
+using static Proxy.Mailbox.Tests.TestEntries;
+
+namespace Proxy.Mailbox.Tests.Stores;
+
+/// <summary>The behaviour every <see cref="IMailboxStore"/> must have; one subclass per store.</summary>
+public abstract class MailboxStoreContract : IAsyncLifetime
+{
+    private static readonly TimeSpan s_lease = TimeSpan.FromSeconds(30);
+    private readonly List<IMailboxStore> _stores = [];
+    private IMailboxStore? _store;
+
+    protected FakeTimeProvider Time { get; } = new(Start);
+
+    /// <summary>The store under test.</summary>
+    protected IMailboxStore Store => _store ??= Open();
+
+    protected static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>Another instance over the same data: a second replica, or the same node after a restart.</summary>
+    protected abstract IMailboxStore CreateStore();
+
+    protected IMailboxStore Open()
+    {
+        var store = CreateStore();
+        _stores.Add(store);
+        return store;
+    }
+
+    public virtual ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public virtual ValueTask DisposeAsync()
+    {
+        foreach (var store in _stores)
+        {
+            (store as IDisposable)?.Dispose();
+        }
+
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Append_keeps_each_lane_in_acceptance_order()
+    {
+        var expected = new Dictionary<MailboxLane, List<string>>();
+        for (var i = 0; i < 6; i++)
+        {
+            var mailbox = i % 2 == 0 ? "github:1" : "github:2";
+            var batch = new[] { Entry(mailbox, "us", Start.AddSeconds(i)), Entry(mailbox, "de", Start.AddSeconds(i)) };
+            await Store.AppendAsync(batch, Ct);
+            foreach (var entry in batch)
+            {
+                expected.TryAdd(entry.Lane, []);
+                expected[entry.Lane].Add(entry.DeliveryId);
+            }
+        }
+
+        foreach (var (lane, ids) in expected)
+        {
+            var entries = await Store.PeekAsync(lane, 100, Ct);
+            entries.Select(e => e.DeliveryId).Should().Equal(ids, $"lane {lane} is FIFO");
+        }
+    }
+
+    [Fact]
+    public async Task Append_stores_all_entries_of_a_call_or_none()
+    {
+        var first = Entry("github:1", "us", Start);
+        await Store.AppendAsync([first], Ct);
+
+        var fresh = Entry("github:1", "de", Start);
+        var clash = Entry("github:1", "eu", Start) with { DeliveryId = first.DeliveryId };
+        var append = () => Store.AppendAsync([fresh, clash], Ct);
+
+        await append.Should().ThrowAsync<Exception>("a delivery id may be stored once");
+        (await Store.PeekAsync(new MailboxLane("github:1", "de"), 10, Ct)).Should().BeEmpty("the batch failed as a whole");
+        (await Store.PeekAsync(new MailboxLane("github:1", "eu"), 10, Ct)).Should().BeEmpty();
+        (await Store.PeekAsync(first.Lane, 10, Ct)).Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task Append_rejects_a_call_that_spans_mailboxes()
+    {
+        var append = () => Store.AppendAsync([Entry("github:1", "us", Start), Entry("github:2", "us", Start)], Ct);
+
+        await append.Should().ThrowAsync<ArgumentException>();
+        (await Store.GetStatsAsync(Ct)).Pending.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Entries_come_back_byte_for_byte()
+    {
+        var entry = Entry("gitlab:77:5", "us-east-1", Start, traceParent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01") with
+        {
+            Method = "PUT",
+            PathAndQuery = "/extensions/gitlab/webhook/?a=1&b=%2F%C3%A9&b=2",
+            Headers =
+            [
+                new("Content-Type", "application/octet-stream"),
+                new("X-Repeated", "one"),
+                new("X-Repeated", "two"),
+                new("X-Unicode", "Grüße \"quoted\" \\ back"),
+            ],
+            Body = AwkwardBytes(),
+        };
+
+        await Store.AppendAsync([entry], Ct);
+        var stored = (await Open().PeekAsync(entry.Lane, 1, Ct)).Single();
+
+        stored.Body.ToArray().Should().Equal(entry.Body.ToArray());
+        stored.Headers.Should().Equal(entry.Headers);
+        stored.Should().BeEquivalentTo(entry, o => o.Excluding(e => e.Body).Excluding(e => e.Headers));
+    }
+
+    [Fact]
+    public async Task A_claimed_lane_is_not_handed_to_another_replica_until_the_lease_expires()
+    {
+        var entry = Entry("github:1", "us", Start);
+        await Store.AppendAsync([entry], Ct);
+        var replica = Open();
+
+        (await replica.GetDueLanesAsync(10, Ct)).Should().Equal(entry.Lane);
+        var lease = await Store.TryClaimAsync(entry.Lane, s_lease, Ct);
+        lease.Should().NotBeNull();
+
+        (await replica.GetDueLanesAsync(10, Ct)).Should().BeEmpty("the lane is leased");
+        (await replica.TryClaimAsync(entry.Lane, s_lease, Ct)).Should().BeNull();
+
+        Time.Advance(s_lease - TimeSpan.FromSeconds(1));
+        (await replica.TryClaimAsync(entry.Lane, s_lease, Ct)).Should().BeNull("the lease still holds");
+
+        Time.Advance(TimeSpan.FromSeconds(2));
+        (await replica.GetDueLanesAsync(10, Ct)).Should().Equal(entry.Lane);
+        var taken = await replica.TryClaimAsync(entry.Lane, s_lease, Ct);
+        taken.Should().NotBeNull("an expired lease is free for the taking");
+
+        (await Store.RescheduleAsync(lease!, entry.DeliveryId, Time.GetUtcNow().AddMinutes(5), Ct)).Should().BeFalse("the first owner lost its lease");
+        (await Store.RenewAsync(lease!, s_lease, Ct)).Should().BeNull();
+        (await replica.RescheduleAsync(taken!, entry.DeliveryId, Time.GetUtcNow().AddMinutes(5), Ct)).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task A_renewed_lease_holds_past_its_first_expiry()
+    {
+        var entry = Entry("github:1", "us", Start);
+        await Store.AppendAsync([entry], Ct);
+        var lease = (await Store.TryClaimAsync(entry.Lane, s_lease, Ct))!;
+
+        Time.Advance(TimeSpan.FromSeconds(20));
+        var renewed = await Store.RenewAsync(lease, s_lease, Ct);
+        Time.Advance(TimeSpan.FromSeconds(20));
+
+        renewed.Should().NotBeNull();
+        renewed!.ExpiresAt.Should().Be(Start.AddSeconds(50));
+        (await Open().TryClaimAsync(entry.Lane, s_lease, Ct)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Reschedule_counts_an_attempt_and_holds_the_lane_back_until_then()
+    {
+        var head = Entry("github:1", "us", Start);
+        var second = Entry("github:1", "us", Start);
+        await Store.AppendAsync([head], Ct);
+        await Store.AppendAsync([second], Ct);
+        var lease = (await Store.TryClaimAsync(head.Lane, s_lease, Ct))!;
+
+        (await Store.RescheduleAsync(lease, head.DeliveryId, Start.AddMinutes(4.2), Ct)).Should().BeTrue();
+        await Store.ReleaseAsync(lease, Ct);
+
+        var stored = (await Store.PeekAsync(head.Lane, 1, Ct)).Single();
+        stored.Attempts.Should().Be(1);
+        stored.NextAttemptAt.Should().Be(Start.AddMinutes(4.2));
+        (await Store.GetDueLanesAsync(10, Ct)).Should().BeEmpty("the head is in backoff and blocks its lane");
+        (await Store.TryClaimAsync(head.Lane, s_lease, Ct)).Should().BeNull();
+
+        Time.Advance(TimeSpan.FromMinutes(4.2));
+        (await Store.GetDueLanesAsync(10, Ct)).Should().Equal(head.Lane);
+    }
+
+    [Fact]
+    public async Task Postpone_only_ever_moves_the_next_attempt_later()
+    {
+        var entry = Entry("github:1", "us", Start);
+        await Store.AppendAsync([entry], Ct);
+        var lease = (await Store.TryClaimAsync(entry.Lane, s_lease, Ct))!;
+        await Store.RescheduleAsync(lease, entry.DeliveryId, Start.AddMinutes(10), Ct);
+
+        await Store.PostponeAsync(lease, entry.DeliveryId, Start.AddMinutes(5), Ct);
+        (await Store.PeekAsync(entry.Lane, 1, Ct)).Single().NextAttemptAt.Should().Be(Start.AddMinutes(10));
+
+        await Store.PostponeAsync(lease, entry.DeliveryId, Start.AddMinutes(30), Ct);
+        var stored = (await Store.PeekAsync(entry.Lane, 1, Ct)).Single();
+        stored.NextAttemptAt.Should().Be(Start.AddMinutes(30));
+        stored.Attempts.Should().Be(1, "postponing is not an attempt");
+    }
+
+    [Fact]
+    public async Task Ack_deletes_the_entry_and_the_next_one_becomes_head()
+    {
+        var first = Entry("github:1", "us", Start);
+        var second = Entry("github:1", "us", Start);
+        await Store.AppendAsync([first], Ct);
+        await Store.AppendAsync([second], Ct);
+
+        (await Store.AckAsync(first.Lane, first.DeliveryId, Ct)).Should().BeTrue();
+        (await Store.AckAsync(first.Lane, first.DeliveryId, Ct)).Should().BeFalse("it is gone");
+
+        (await Store.PeekAsync(first.Lane, 10, Ct)).Select(e => e.DeliveryId).Should().Equal(second.DeliveryId);
+    }
+
+    [Fact]
+    public async Task An_emptied_lane_leaves_the_mailbox_list_when_released()
+    {
+        var entry = Entry("github:1", "us", Start);
+        await Store.AppendAsync([entry], Ct);
+        var lease = (await Store.TryClaimAsync(entry.Lane, s_lease, Ct))!;
+        await Store.AckAsync(entry.Lane, entry.DeliveryId, Ct);
+        await Store.ReleaseAsync(lease, Ct);
+
+        (await Store.ListMailboxesAsync(100, Ct)).Should().BeEmpty();
+        (await Store.GetDueLanesAsync(10, Ct)).Should().BeEmpty();
+
+        var later = Entry("github:1", "us", Start);
+        await Store.AppendAsync([later], Ct);
+        (await Store.GetDueLanesAsync(10, Ct)).Should().Equal([entry.Lane], "a lane comes back with its next entry");
+    }
+
+    [Fact]
+    public async Task Dead_letters_keep_the_entry_with_its_reason_and_last_status()
+    {
+        var dropped = Entry("github:1", "us", Start);
+        var next = Entry("github:1", "us", Start);
+        var other = Entry("github:2", "us", Start);
+        await Store.AppendAsync([dropped], Ct);
+        await Store.AppendAsync([next], Ct);
+        await Store.AppendAsync([other], Ct);
+        Time.Advance(TimeSpan.FromMinutes(1));
+
+        (await Store.DeadLetterAsync(dropped.Lane, dropped.DeliveryId, new DeadLetterCause("not_found", 404, null), Ct)).Should().BeTrue();
+        (await Store.DeadLetterAsync(other.Lane, other.DeliveryId, new DeadLetterCause("attempts_exceeded", null, "timeout"), Ct)).Should().BeTrue();
+        (await Store.DeadLetterAsync(other.Lane, other.DeliveryId, new DeadLetterCause("max_age", null, null), Ct)).Should().BeFalse("it already left its lane");
+
+        (await Store.PeekAsync(dropped.Lane, 10, Ct)).Select(e => e.DeliveryId).Should().Equal(next.DeliveryId);
+        var all = await Store.ListDeadLettersAsync(null, 100, Ct);
+        all.Select(d => d.Entry.DeliveryId).Should().BeEquivalentTo([dropped.DeliveryId, other.DeliveryId]);
+        var letter = all.Single(d => d.Entry.DeliveryId == dropped.DeliveryId);
+        letter.Cause.Should().Be(new DeadLetterCause("not_found", 404, null));
+        letter.DeadAt.Should().Be(Start.AddMinutes(1));
+        letter.Entry.Body.ToArray().Should().Equal(dropped.Body.ToArray());
+        all.Single(d => d.Entry.DeliveryId == other.DeliveryId).Cause.Should().Be(new DeadLetterCause("attempts_exceeded", null, "timeout"));
+
+        (await Store.ListDeadLettersAsync("github:2", 100, Ct)).Select(d => d.Entry.DeliveryId).Should().Equal(other.DeliveryId);
+        (await Store.GetStatsAsync(Ct)).DeadLetters.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task Replay_moves_a_dead_letter_to_the_tail_of_its_lane_with_attempts_reset()
+    {
+        var dead = Entry("github:1", "us", Start);
+        var waiting = Entry("github:1", "us", Start);
+        await Store.AppendAsync([dead], Ct);
+        await Store.AppendAsync([waiting], Ct);
+        var lease = (await Store.TryClaimAsync(dead.Lane, s_lease, Ct))!;
+        await Store.RescheduleAsync(lease, dead.DeliveryId, Start.AddMinutes(4), Ct);
+        await Store.DeadLetterAsync(dead.Lane, dead.DeliveryId, new DeadLetterCause("forbidden", 403, null), Ct);
+        await Store.ReleaseAsync(lease, Ct);
+        Time.Advance(TimeSpan.FromMinutes(10));
+
+        (await Store.ReplayDeadLetterAsync(dead.DeliveryId, Ct)).Should().BeTrue();
+        (await Store.ReplayDeadLetterAsync(dead.DeliveryId, Ct)).Should().BeFalse("it is no dead letter any more");
+
+        var lane = await Store.PeekAsync(dead.Lane, 10, Ct);
+        lane.Select(e => e.DeliveryId).Should().Equal(waiting.DeliveryId, dead.DeliveryId);
+        lane[1].Attempts.Should().Be(0);
+        lane[1].NextAttemptAt.Should().Be(Start.AddMinutes(10));
+        (await Store.ListDeadLettersAsync(null, 100, Ct)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Replay_brings_an_emptied_lane_back()
+    {
+        var dead = Entry("github:1", "us", Start);
+        await Store.AppendAsync([dead], Ct);
+        var lease = (await Store.TryClaimAsync(dead.Lane, s_lease, Ct))!;
+        await Store.DeadLetterAsync(dead.Lane, dead.DeliveryId, new DeadLetterCause("conflict", 409, null), Ct);
+        await Store.ReleaseAsync(lease, Ct);
+        (await Store.GetDueLanesAsync(10, Ct)).Should().BeEmpty();
+
+        await Store.ReplayDeadLetterAsync(dead.DeliveryId, Ct);
+
+        (await Store.GetDueLanesAsync(10, Ct)).Should().Equal(dead.Lane);
+    }
+
+    [Fact]
+    public async Task Purge_deletes_a_dead_letter_for_good()
+    {
+        var entry = Entry("github:1", "us", Start);
+        await Store.AppendAsync([entry], Ct);
+        await Store.DeadLetterAsync(entry.Lane, entry.DeliveryId, new DeadLetterCause("bad_request", 400, null), Ct);
+
+        (await Store.PurgeDeadLetterAsync(entry.DeliveryId, Ct)).Should().BeTrue();
+        (await Store.PurgeDeadLetterAsync(entry.DeliveryId, Ct)).Should().BeFalse();
+        (await Store.ReplayDeadLetterAsync(entry.DeliveryId, Ct)).Should().BeFalse();
+        (await Store.ListDeadLettersAsync(null, 100, Ct)).Should().BeEmpty();
+        (await Store.GetStatsAsync(Ct)).DeadLetters.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Mailbox_list_and_stats_report_depth_and_oldest_head()
+    {
+        await Store.AppendAsync([Entry("github:1", "us", Start), Entry("github:1", "de", Start)], Ct);
+        await Store.AppendAsync([Entry("github:1", "us", Start.AddMinutes(1))], Ct);
+        await Store.AppendAsync([Entry("jira:9", "us", Start.AddMinutes(2))], Ct);
+
+        var list = await Store.ListMailboxesAsync(100, Ct);
+
+        list.Select(s => (s.Lane.ToString(), s.Depth, s.OldestReceivedAt)).Should().BeEquivalentTo(
+        [
+            ("us/github:1", 2L, Start),
+            ("de/github:1", 1L, Start),
+            ("us/jira:9", 1L, Start.AddMinutes(2)),
+        ]);
+        list.Should().OnlyContain(s => s.HeadAttempts == 0);
+        (await Store.ListMailboxesAsync(1, Ct)).Should().HaveCount(1);
+        (await Store.GetStatsAsync(Ct)).Should().Be(new MailboxStats(4, 0, Start));
+    }
+
+    [Fact]
+    public async Task Stats_of_an_empty_store_have_no_oldest()
+    {
+        (await Store.GetStatsAsync(Ct)).Should().Be(new MailboxStats(0, 0, null));
+    }
+
+    [Fact]
+    public async Task A_new_store_instance_sees_entries_leases_and_dead_letters()
+    {
+        var kept = Entry("github:1", "us", Start, body: "kept");
+        var dead = Entry("github:2", "us", Start, body: "dead");
+        await Store.AppendAsync([kept], Ct);
+        await Store.AppendAsync([dead], Ct);
+        await Store.DeadLetterAsync(dead.Lane, dead.DeliveryId, new DeadLetterCause("not_found", 404, null), Ct);
+        var lease = await Store.TryClaimAsync(kept.Lane, s_lease, Ct);
+        lease.Should().NotBeNull();
+        (Store as IDisposable)?.Dispose();
+
+        var restarted = Open();
+
+        (await restarted.PeekAsync(kept.Lane, 10, Ct)).Single().Body.ToArray().Should().Equal("kept"u8.ToArray());
+        (await restarted.TryClaimAsync(kept.Lane, s_lease, Ct)).Should().BeNull("the lease survives too");
+        (await restarted.ListDeadLettersAsync(null, 10, Ct)).Single().Entry.DeliveryId.Should().Be(dead.DeliveryId);
+        (await restarted.GetStatsAsync(Ct)).Should().Be(new MailboxStats(1, 1, Start));
+    }
+}
