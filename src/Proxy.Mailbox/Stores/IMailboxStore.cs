@@ -1,0 +1,55 @@
+namespace Proxy.Mailbox;
+
+/// <summary>
+/// Durable storage of mailbox entries, leases and dead letters. Two implementations share one contract:
+/// SQLite (one node) and Redis (several replicas, Redis Cluster ready).
+/// </summary>
+public interface IMailboxStore
+{
+    /// <summary>
+    /// Stores the entries of one accepted webhook (all with the same mailbox name, one per region), all or none,
+    /// each at the tail of its lane. When the task completes the entries are durable; on any failure it throws and
+    /// nothing was stored, so the accept path answers 503 and the sender retries.
+    /// </summary>
+    Task AppendAsync(IReadOnlyList<MailboxEntry> entries, CancellationToken cancellationToken = default);
+
+    /// <summary>Lanes whose head is due and which no live lease holds, oldest first where the store can tell.</summary>
+    Task<IReadOnlyList<MailboxLane>> GetDueLanesAsync(int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Claims a lane whose head is due; null when it is empty, not due, or leased by someone else.</summary>
+    Task<MailboxLease?> TryClaimAsync(MailboxLane lane, TimeSpan duration, CancellationToken cancellationToken = default);
+
+    /// <summary>Extends a lease still held; null when it was lost (expired and claimed by another owner).</summary>
+    Task<MailboxLease?> RenewAsync(MailboxLease lease, TimeSpan duration, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives the lane back; it becomes due again when its head is.</summary>
+    Task ReleaseAsync(MailboxLease lease, CancellationToken cancellationToken = default);
+
+    /// <summary>The first <paramref name="count"/> entries of a lane, head first.</summary>
+    Task<IReadOnlyList<MailboxEntry>> PeekAsync(MailboxLane lane, int count, CancellationToken cancellationToken = default);
+
+    /// <summary>Counts an attempt (attempts + 1) and sets the next attempt; false when the lease was lost or the entry is gone.</summary>
+    Task<bool> RescheduleAsync(MailboxLease lease, string deliveryId, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken = default);
+
+    /// <summary>Moves the next attempt to at least <paramref name="notBefore"/> without counting an attempt (Retry-After).</summary>
+    Task<bool> PostponeAsync(MailboxLease lease, string deliveryId, DateTimeOffset notBefore, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a delivered entry; false when it was not in the lane.</summary>
+    Task<bool> AckAsync(MailboxLane lane, string deliveryId, CancellationToken cancellationToken = default);
+
+    /// <summary>Moves an entry from its lane to the dead letters; false when it was not in the lane.</summary>
+    Task<bool> DeadLetterAsync(MailboxLane lane, string deliveryId, DeadLetterCause cause, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<MailboxSummary>> ListMailboxesAsync(int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Dead letters, oldest first, of one mailbox or of all.</summary>
+    Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string? mailbox, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>Moves a dead letter back to the tail of its lane, attempts reset, due now; false when there is no such dead letter.</summary>
+    Task<bool> ReplayDeadLetterAsync(string deliveryId, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a dead letter for good; false when there is no such dead letter.</summary>
+    Task<bool> PurgeDeadLetterAsync(string deliveryId, CancellationToken cancellationToken = default);
+
+    Task<MailboxStats> GetStatsAsync(CancellationToken cancellationToken = default);
+}

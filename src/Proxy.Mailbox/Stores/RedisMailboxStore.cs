@@ -1,0 +1,443 @@
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace Proxy.Mailbox;
+
+/// <summary>Rebuilds indexes that a crash between two writes can leave behind (Redis only: SQLite commits both in one transaction).</summary>
+internal interface IMailboxIndexRepair
+{
+    /// <summary>Returns how many lanes and dead letters were put back into the global indexes.</summary>
+    Task<int> RepairIndexesAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The shared store: several replicas use one Redis (or Redis Cluster). Keys of one mailbox share the hash tag
+/// <c>{mailbox}</c>, so every per-mailbox operation is one atomic script in one slot:
+/// <list type="bullet">
+/// <item><c>P:{m}:q:REGION</c> sorted set of delivery ids by sequence: the lane, FIFO.</item>
+/// <item><c>P:{m}:e:ID</c> hash: the entry (live or dead).</item>
+/// <item><c>P:{m}:l:REGION</c> string <c>token|expiresAtMs</c>: the lane's lease.</item>
+/// <item><c>P:{m}:seq</c> counter; <c>P:{m}:dead</c> sorted set of dead ids by dead-at.</item>
+/// </list>
+/// The global indexes (<c>P:{idx}:lanes</c> due lanes by due time, <c>P:{idx}:dead</c> and <c>P:{idx}:deadmb</c>) live in
+/// one slot by necessity. They are written after the mailbox data and are hints: a crash between the two writes
+/// is repaired by <see cref="RepairIndexesAsync"/>, which the drainer runs periodically.
+/// </summary>
+internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
+{
+    private readonly IConnectionMultiplexer _redis;
+    private readonly string _prefix;
+    private readonly TimeProvider _time;
+    private readonly MailboxMetrics? _metrics;
+    private readonly RedisKey _lanesIndex;
+    private readonly RedisKey _deadIndex;
+    private readonly RedisKey _deadMailboxes;
+
+    public RedisMailboxStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time, MailboxMetrics? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentException.ThrowIfNullOrEmpty(keyPrefix);
+        _redis = redis;
+        _prefix = keyPrefix;
+        _time = time;
+        _metrics = metrics;
+        _lanesIndex = $"{_prefix}:{{idx}}:lanes";
+        _deadIndex = $"{_prefix}:{{idx}}:dead";
+        _deadMailboxes = $"{_prefix}:{{idx}}:deadmb";
+    }
+
+    private IDatabase Db => _redis.GetDatabase();
+
+    public async Task AppendAsync(IReadOnlyList<MailboxEntry> entries, CancellationToken cancellationToken = default)
+    {
+        EntryCodec.ThrowIfInvalidBatch(entries);
+        var mailbox = entries[0].Mailbox;
+        var keys = new RedisKey[1 + 2 * entries.Count];
+        var args = new RedisValue[RedisMailboxScripts.AppendWidth * entries.Count];
+        keys[0] = SeqKey(mailbox);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            keys[1 + 2 * i] = QueueKey(entry.Lane);
+            keys[2 + 2 * i] = EntryKey(mailbox, entry.DeliveryId);
+            var a = RedisMailboxScripts.AppendWidth * i;
+            args[a] = entry.DeliveryId;
+            args[a + 1] = entry.Mailbox;
+            args[a + 2] = entry.Region;
+            args[a + 3] = entry.Method;
+            args[a + 4] = entry.PathAndQuery;
+            args[a + 5] = EntryCodec.WriteHeaders(entry.Headers);
+            args[a + 6] = entry.Body;
+            args[a + 7] = EntryCodec.ToMilliseconds(entry.ReceivedAt);
+            args[a + 8] = EntryCodec.DueMilliseconds(entry);
+            args[a + 9] = entry.TraceParent ?? "";
+            args[a + 10] = entry.Attempts;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        await Db.ScriptEvaluateAsync(RedisMailboxScripts.Append, keys, args).ConfigureAwait(false);
+        // Data first, index second: a lane never appears in the data without having been offered to the index.
+        var members = entries.Select(e => new SortedSetEntry(LaneMember(e.Lane), EntryCodec.DueMilliseconds(e))).ToArray();
+        await Db.SortedSetAddAsync(_lanesIndex, members, SortedSetWhen.NotExists).ConfigureAwait(false);
+        _metrics?.Saved(entries.Count);
+    }
+
+    public async Task<IReadOnlyList<MailboxLane>> GetDueLanesAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        var members = await Db.SortedSetRangeByScoreAsync(_lanesIndex, double.NegativeInfinity, Now(), take: limit).ConfigureAwait(false);
+        return members.Select(m => ParseLaneMember(m.ToString())).OfType<MailboxLane>().ToList();
+    }
+
+    public async Task<MailboxLease?> TryClaimAsync(MailboxLane lane, TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        var token = Guid.NewGuid().ToString("N");
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.Claim,
+            [LeaseKey(lane), QueueKey(lane)],
+            [token, (long)duration.TotalMilliseconds, Now(), EntryPrefix(lane.Mailbox)]).ConfigureAwait(false))!;
+        var state = (int)result[0];
+        var instant = (long)result[1];
+        var member = LaneMember(lane);
+        switch (state)
+        {
+            case 1:
+                await ForgetLaneIfEmptyAsync(lane).ConfigureAwait(false);
+                return null;
+            case 3:
+                // The lane next becomes due when the lease runs out: other replicas skip it until then.
+                await Db.SortedSetAddAsync(_lanesIndex, member, instant).ConfigureAwait(false);
+                return new MailboxLease(lane, token, EntryCodec.FromMilliseconds(instant));
+            default:
+                await Db.SortedSetAddAsync(_lanesIndex, member, instant).ConfigureAwait(false);
+                return null;
+        }
+    }
+
+    public async Task<MailboxLease?> RenewAsync(MailboxLease lease, TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var until = Now() + (long)duration.TotalMilliseconds;
+        var renewed = (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.Renew, [LeaseKey(lease.Lane)], [lease.Token, until]).ConfigureAwait(false);
+        if (renewed != 1)
+        {
+            return null;
+        }
+
+        await Db.SortedSetAddAsync(_lanesIndex, LaneMember(lease.Lane), until).ConfigureAwait(false);
+        return lease with { ExpiresAt = EntryCodec.FromMilliseconds(until) };
+    }
+
+    public async Task ReleaseAsync(MailboxLease lease, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var head = (long)await Db.ScriptEvaluateAsync(RedisMailboxScripts.Release,
+            [LeaseKey(lease.Lane), QueueKey(lease.Lane)], [lease.Token, EntryPrefix(lease.Lane.Mailbox)]).ConfigureAwait(false);
+        if (head == -1)
+        {
+            await ForgetLaneIfEmptyAsync(lease.Lane).ConfigureAwait(false);
+        }
+        else if (head >= 0)
+        {
+            await Db.SortedSetAddAsync(_lanesIndex, LaneMember(lease.Lane), head).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<IReadOnlyList<MailboxEntry>> PeekAsync(MailboxLane lane, int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.RangeEntries, [QueueKey(lane)], [count, EntryPrefix(lane.Mailbox)]).ConfigureAwait(false))!;
+        return result.Select(r => ReadEntry(ReadHash(r), out _)).ToList();
+    }
+
+    public Task<bool> RescheduleAsync(MailboxLease lease, string deliveryId, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken = default) =>
+        UpdateLeasedEntryAsync(lease, deliveryId, nextAttemptAt, "r");
+
+    public Task<bool> PostponeAsync(MailboxLease lease, string deliveryId, DateTimeOffset notBefore, CancellationToken cancellationToken = default) =>
+        UpdateLeasedEntryAsync(lease, deliveryId, notBefore, "p");
+
+    public async Task<bool> AckAsync(MailboxLane lane, string deliveryId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        return (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.Ack, [QueueKey(lane), EntryKey(lane.Mailbox, deliveryId)], [deliveryId]).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<bool> DeadLetterAsync(MailboxLane lane, string deliveryId, DeadLetterCause cause, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        ArgumentNullException.ThrowIfNull(cause);
+        var now = Now();
+        var moved = (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.DeadLetter,
+            [QueueKey(lane), EntryKey(lane.Mailbox, deliveryId), DeadKey(lane.Mailbox)],
+            [deliveryId, cause.Reason, cause.LastStatus?.ToString(CultureInfo.InvariantCulture) ?? "", cause.LastError ?? "", now]).ConfigureAwait(false);
+        if (moved != 1)
+        {
+            return false;
+        }
+
+        await Db.ScriptEvaluateAsync(RedisMailboxScripts.IndexDeadLetter, [_deadIndex, _deadMailboxes], [deliveryId, now, lane.Mailbox]).ConfigureAwait(false);
+        return true;
+    }
+
+    public async Task<IReadOnlyList<MailboxSummary>> ListMailboxesAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        var members = await Db.SortedSetRangeByRankAsync(_lanesIndex, 0, limit - 1).ConfigureAwait(false);
+        var summaries = await SummarizeAsync(members.Select(m => ParseLaneMember(m.ToString())).OfType<MailboxLane>()).ConfigureAwait(false);
+        return summaries;
+    }
+
+    public async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string? mailbox, int limit, CancellationToken cancellationToken = default)
+    {
+        if (mailbox is not null)
+        {
+            MailboxNames.ThrowIfInvalidMailbox(mailbox);
+            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.RangeEntries, [DeadKey(mailbox)], [limit, EntryPrefix(mailbox)]).ConfigureAwait(false))!;
+            return result.Select(r => ReadDeadLetter(ReadHash(r))).OfType<DeadLetter>().ToList();
+        }
+
+        var ids = await Db.SortedSetRangeByRankAsync(_deadIndex, 0, limit - 1).ConfigureAwait(false);
+        if (ids.Length == 0)
+        {
+            return [];
+        }
+
+        var mailboxes = await Db.HashGetAsync(_deadMailboxes, ids).ConfigureAwait(false);
+        var reads = new List<Task<RedisResult>>();
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if (!mailboxes[i].IsNull)
+            {
+                reads.Add(Db.ScriptEvaluateAsync(RedisMailboxScripts.GetDead, [EntryKey(mailboxes[i].ToString(), ids[i].ToString())]));
+            }
+        }
+
+        var letters = new List<DeadLetter>();
+        foreach (var read in reads)
+        {
+            if (ReadDeadLetter(ReadHash(await read.ConfigureAwait(false))) is { } letter)
+            {
+                letters.Add(letter);
+            }
+        }
+
+        return letters;
+    }
+
+    public async Task<bool> ReplayDeadLetterAsync(string deliveryId, CancellationToken cancellationToken = default)
+    {
+        var mailbox = await Db.HashGetAsync(_deadMailboxes, deliveryId).ConfigureAwait(false);
+        if (mailbox.IsNull)
+        {
+            return false;
+        }
+
+        var name = mailbox.ToString();
+        var region = await Db.ScriptEvaluateAsync(RedisMailboxScripts.Replay,
+            [DeadKey(name), EntryKey(name, deliveryId), SeqKey(name)],
+            [deliveryId, Now(), $"{MailboxTag(name)}:q:"]).ConfigureAwait(false);
+        await Db.ScriptEvaluateAsync(RedisMailboxScripts.UnindexDeadLetter, [_deadIndex, _deadMailboxes], [deliveryId]).ConfigureAwait(false);
+        if (region.IsNull)
+        {
+            return false;
+        }
+
+        await Db.SortedSetAddAsync(_lanesIndex, LaneMember(new MailboxLane(name, region.ToString())), Now(), SortedSetWhen.NotExists).ConfigureAwait(false);
+        return true;
+    }
+
+    public async Task<bool> PurgeDeadLetterAsync(string deliveryId, CancellationToken cancellationToken = default)
+    {
+        var mailbox = await Db.HashGetAsync(_deadMailboxes, deliveryId).ConfigureAwait(false);
+        if (mailbox.IsNull)
+        {
+            return false;
+        }
+
+        var name = mailbox.ToString();
+        var purged = (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.Purge, [DeadKey(name), EntryKey(name, deliveryId)], [deliveryId]).ConfigureAwait(false);
+        await Db.ScriptEvaluateAsync(RedisMailboxScripts.UnindexDeadLetter, [_deadIndex, _deadMailboxes], [deliveryId]).ConfigureAwait(false);
+        return purged == 1;
+    }
+
+    public async Task<MailboxStats> GetStatsAsync(CancellationToken cancellationToken = default)
+    {
+        long pending = 0;
+        DateTimeOffset? oldest = null;
+        const int page = 1000;
+        for (long start = 0; ; start += page)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var members = await Db.SortedSetRangeByRankAsync(_lanesIndex, start, start + page - 1).ConfigureAwait(false);
+            foreach (var summary in await SummarizeAsync(members.Select(m => ParseLaneMember(m.ToString())).OfType<MailboxLane>()).ConfigureAwait(false))
+            {
+                pending += summary.Depth;
+                oldest = oldest is null || summary.OldestReceivedAt < oldest ? summary.OldestReceivedAt : oldest;
+            }
+
+            if (members.Length < page)
+            {
+                break;
+            }
+        }
+
+        var dead = await Db.SortedSetLengthAsync(_deadIndex).ConfigureAwait(false);
+        return new MailboxStats(pending, dead, oldest);
+    }
+
+    public async Task<int> RepairIndexesAsync(CancellationToken cancellationToken)
+    {
+        var repaired = 0;
+        var lanePrefix = $"{_prefix}:{{";
+        foreach (var server in _redis.GetServers().Where(s => s.IsConnected && !s.IsReplica))
+        {
+            await foreach (var key in server.KeysAsync(pattern: $"{_prefix}:{{*}}:q:*", pageSize: 1000).WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                var text = key.ToString();
+                var close = text.IndexOf("}:q:", lanePrefix.Length, StringComparison.Ordinal);
+                if (close < 0)
+                {
+                    continue;
+                }
+
+                var lane = new MailboxLane(text[lanePrefix.Length..close], text[(close + 4)..]);
+                if (await Db.SortedSetAddAsync(_lanesIndex, LaneMember(lane), Now(), SortedSetWhen.NotExists).ConfigureAwait(false))
+                {
+                    repaired++;
+                    await ForgetLaneIfEmptyAsync(lane).ConfigureAwait(false);
+                }
+            }
+
+            await foreach (var key in server.KeysAsync(pattern: $"{_prefix}:{{*}}:dead", pageSize: 1000).WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                var text = key.ToString();
+                var mailbox = text[lanePrefix.Length..^"}:dead".Length];
+                foreach (var dead in await Db.SortedSetRangeByRankWithScoresAsync(key).ConfigureAwait(false))
+                {
+                    if (await Db.SortedSetScoreAsync(_deadIndex, dead.Element).ConfigureAwait(false) is not null)
+                    {
+                        continue;
+                    }
+
+                    await Db.ScriptEvaluateAsync(RedisMailboxScripts.IndexDeadLetter, [_deadIndex, _deadMailboxes], [dead.Element, dead.Score, mailbox]).ConfigureAwait(false);
+                    repaired++;
+                }
+            }
+        }
+
+        return repaired;
+    }
+
+    private async Task<bool> UpdateLeasedEntryAsync(MailboxLease lease, string deliveryId, DateTimeOffset instant, string mode)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var done = (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.UpdateLeasedEntry,
+            [LeaseKey(lease.Lane), QueueKey(lease.Lane), EntryKey(lease.Lane.Mailbox, deliveryId)],
+            [lease.Token, deliveryId, EntryCodec.ToMilliseconds(instant), mode]).ConfigureAwait(false);
+        return done == 1;
+    }
+
+    /// <summary>
+    /// Removes an empty lane from the index, then looks again: an append that raced with the removal wrote its data
+    /// before offering the lane to the index, so the second look either sees that data or the append re-adds the lane.
+    /// </summary>
+    private async Task ForgetLaneIfEmptyAsync(MailboxLane lane)
+    {
+        var member = LaneMember(lane);
+        await Db.SortedSetRemoveAsync(_lanesIndex, member).ConfigureAwait(false);
+        if (await Db.SortedSetLengthAsync(QueueKey(lane)).ConfigureAwait(false) > 0)
+        {
+            await Db.SortedSetAddAsync(_lanesIndex, member, Now(), SortedSetWhen.NotExists).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<List<MailboxSummary>> SummarizeAsync(IEnumerable<MailboxLane> lanes)
+    {
+        var reads = lanes.Select(lane => (Lane: lane, Read: Db.ScriptEvaluateAsync(RedisMailboxScripts.Summary, [QueueKey(lane)], [EntryPrefix(lane.Mailbox)]))).ToList();
+        var summaries = new List<MailboxSummary>(reads.Count);
+        foreach (var (lane, read) in reads)
+        {
+            var values = (RedisResult[])(await read.ConfigureAwait(false))!;
+            var depth = (long)values[0];
+            if (depth > 0)
+            {
+                summaries.Add(new MailboxSummary(lane, depth, EntryCodec.FromMilliseconds((long)values[1]), (int)values[2], EntryCodec.FromMilliseconds((long)values[3])));
+            }
+        }
+
+        return summaries;
+    }
+
+    private static Dictionary<string, RedisValue> ReadHash(RedisResult result)
+    {
+        var flat = (RedisResult[])result!;
+        var fields = new Dictionary<string, RedisValue>(flat.Length / 2, StringComparer.Ordinal);
+        for (var i = 0; i + 1 < flat.Length; i += 2)
+        {
+            fields[flat[i].ToString()] = (RedisValue)flat[i + 1];
+        }
+
+        return fields;
+    }
+
+    private static MailboxEntry ReadEntry(Dictionary<string, RedisValue> fields, out bool isDead)
+    {
+        isDead = fields.ContainsKey("dr");
+        var trace = fields.GetValueOrDefault("tp");
+        return new MailboxEntry
+        {
+            DeliveryId = fields["id"].ToString(),
+            Mailbox = fields["m"].ToString(),
+            Region = fields["r"].ToString(),
+            Method = fields["mt"].ToString(),
+            PathAndQuery = fields["p"].ToString(),
+            Headers = EntryCodec.ReadHeaders(fields["h"].ToString()),
+            Body = (byte[])fields["b"]!,
+            ReceivedAt = EntryCodec.FromMilliseconds((long)fields["ra"]),
+            Attempts = (int)fields["a"],
+            NextAttemptAt = EntryCodec.FromMilliseconds((long)fields["n"]),
+            TraceParent = trace.IsNullOrEmpty ? null : trace.ToString(),
+        };
+    }
+
+    private static DeadLetter? ReadDeadLetter(Dictionary<string, RedisValue> fields)
+    {
+        if (fields.Count == 0)
+        {
+            return null;
+        }
+
+        var entry = ReadEntry(fields, out var isDead);
+        if (!isDead)
+        {
+            return null;
+        }
+
+        var status = fields.GetValueOrDefault("ds");
+        var error = fields.GetValueOrDefault("de");
+        var cause = new DeadLetterCause(fields["dr"].ToString(), status.IsNullOrEmpty ? null : (int)status, error.IsNullOrEmpty ? null : error.ToString());
+        return new DeadLetter(entry, cause, EntryCodec.FromMilliseconds((long)fields["dt"]));
+    }
+
+    private long Now() => EntryCodec.ToMilliseconds(_time.GetUtcNow());
+
+    private string MailboxTag(string mailbox) => $"{_prefix}:{{{mailbox}}}";
+
+    private RedisKey QueueKey(MailboxLane lane) => $"{MailboxTag(lane.Mailbox)}:q:{lane.Region}";
+
+    private RedisKey LeaseKey(MailboxLane lane) => $"{MailboxTag(lane.Mailbox)}:l:{lane.Region}";
+
+    private RedisKey SeqKey(string mailbox) => $"{MailboxTag(mailbox)}:seq";
+
+    private RedisKey DeadKey(string mailbox) => $"{MailboxTag(mailbox)}:dead";
+
+    private string EntryPrefix(string mailbox) => $"{MailboxTag(mailbox)}:e:";
+
+    private RedisKey EntryKey(string mailbox, string deliveryId) => EntryPrefix(mailbox) + deliveryId;
+
+    private static string LaneMember(MailboxLane lane) => lane.ToString();
+
+    private static MailboxLane? ParseLaneMember(string member)
+    {
+        var slash = member.IndexOf('/', StringComparison.Ordinal);
+        return slash > 0 ? new MailboxLane(member[(slash + 1)..], member[..slash]) : null;
+    }
+}

@@ -1,0 +1,436 @@
+using Microsoft.Data.Sqlite;
+
+namespace Proxy.Mailbox;
+
+/// <summary>How hard a SQLite commit waits for the disk (<c>PRAGMA synchronous</c> in WAL mode).</summary>
+public enum SqliteDurability
+{
+    /// <summary>fsync of the WAL at every commit: an appended entry survives a power cut. The default.</summary>
+    Full,
+
+    /// <summary>fsync only at checkpoints: survives a process crash, but the last commits may be lost on a power cut.</summary>
+    Normal,
+}
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode. All work goes through one connection guarded by a lock
+/// (SQLite runs one writer at a time anyway); a second process on the same file waits on SQLite's busy timeout.
+/// </summary>
+internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
+{
+    private const string EntryColumns = "delivery_id, mailbox, region, method, path, headers, body, received_at, attempts, next_attempt_at, trace_parent";
+
+    private readonly SqliteConnection _connection;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly TimeProvider _time;
+    private readonly MailboxMetrics? _metrics;
+
+    public SqliteMailboxStore(string filePath, SqliteDurability durability, TimeProvider time, MailboxMetrics? metrics = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(filePath);
+        _time = time;
+        _metrics = metrics;
+        var directory = Path.GetDirectoryName(Path.GetFullPath(filePath));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        FilePath = filePath;
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = filePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+            DefaultTimeout = 30,
+        }.ToString());
+        _connection.Open();
+        var synchronous = durability == SqliteDurability.Full ? "FULL" : "NORMAL";
+        Execute($"""
+            PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = {synchronous};
+            PRAGMA busy_timeout = 10000;
+            CREATE TABLE IF NOT EXISTS mailbox_entries (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                delivery_id TEXT NOT NULL UNIQUE,
+                mailbox TEXT NOT NULL,
+                region TEXT NOT NULL,
+                method TEXT NOT NULL,
+                path TEXT NOT NULL,
+                headers TEXT NOT NULL,
+                body BLOB NOT NULL,
+                received_at INTEGER NOT NULL,
+                attempts INTEGER NOT NULL,
+                next_attempt_at INTEGER NOT NULL,
+                trace_parent TEXT);
+            CREATE INDEX IF NOT EXISTS ix_mailbox_entries_lane ON mailbox_entries (mailbox, region, seq);
+            CREATE TABLE IF NOT EXISTS mailbox_lanes (
+                mailbox TEXT NOT NULL,
+                region TEXT NOT NULL,
+                lease_token TEXT,
+                lease_until INTEGER,
+                PRIMARY KEY (mailbox, region)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS mailbox_dead_letters (
+                delivery_id TEXT NOT NULL PRIMARY KEY,
+                mailbox TEXT NOT NULL,
+                region TEXT NOT NULL,
+                method TEXT NOT NULL,
+                path TEXT NOT NULL,
+                headers TEXT NOT NULL,
+                body BLOB NOT NULL,
+                received_at INTEGER NOT NULL,
+                attempts INTEGER NOT NULL,
+                next_attempt_at INTEGER NOT NULL,
+                trace_parent TEXT,
+                dead_at INTEGER NOT NULL,
+                reason TEXT NOT NULL,
+                last_status INTEGER,
+                last_error TEXT);
+            CREATE INDEX IF NOT EXISTS ix_mailbox_dead_letters_mailbox ON mailbox_dead_letters (mailbox, dead_at);
+            CREATE INDEX IF NOT EXISTS ix_mailbox_dead_letters_dead_at ON mailbox_dead_letters (dead_at);
+            """);
+    }
+
+    public string FilePath { get; }
+
+    public async Task AppendAsync(IReadOnlyList<MailboxEntry> entries, CancellationToken cancellationToken = default)
+    {
+        EntryCodec.ThrowIfInvalidBatch(entries);
+        await WithLockAsync(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            using var insert = Command($"INSERT INTO mailbox_entries ({EntryColumns}) VALUES ($id, $m, $r, $method, $path, $headers, $body, $received, $attempts, $next, $trace)", transaction);
+            using var lane = Command("INSERT INTO mailbox_lanes (mailbox, region) VALUES ($m, $r) ON CONFLICT DO NOTHING", transaction);
+            foreach (var entry in entries)
+            {
+                Bind(insert, ("$id", entry.DeliveryId), ("$m", entry.Mailbox), ("$r", entry.Region), ("$method", entry.Method),
+                    ("$path", entry.PathAndQuery), ("$headers", EntryCodec.WriteHeaders(entry.Headers)), ("$body", EntryCodec.BodyArray(entry.Body)),
+                    ("$received", EntryCodec.ToMilliseconds(entry.ReceivedAt)), ("$attempts", entry.Attempts),
+                    ("$next", EntryCodec.DueMilliseconds(entry)), ("$trace", entry.TraceParent));
+                insert.ExecuteNonQuery();
+                Bind(lane, ("$m", entry.Mailbox), ("$r", entry.Region));
+                lane.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+            return 0;
+        }, cancellationToken);
+        _metrics?.Saved(entries.Count);
+    }
+
+    public Task<IReadOnlyList<MailboxLane>> GetDueLanesAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        var now = Now();
+        return WithLockAsync<IReadOnlyList<MailboxLane>>(() =>
+        {
+            using var command = Command("""
+                SELECT mailbox, region FROM (
+                    SELECT l.mailbox, l.region,
+                        (SELECT e.seq FROM mailbox_entries e WHERE e.mailbox = l.mailbox AND e.region = l.region ORDER BY e.seq LIMIT 1) AS head
+                    FROM mailbox_lanes l
+                    WHERE l.lease_until IS NULL OR l.lease_until <= $now)
+                WHERE head IS NOT NULL AND (SELECT next_attempt_at FROM mailbox_entries WHERE seq = head) <= $now
+                ORDER BY head LIMIT $limit
+                """);
+            Bind(command, ("$now", now), ("$limit", limit));
+            var lanes = new List<MailboxLane>();
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                lanes.Add(new MailboxLane(reader.GetString(0), reader.GetString(1)));
+            }
+
+            return lanes;
+        }, cancellationToken);
+    }
+
+    public Task<MailboxLease?> TryClaimAsync(MailboxLane lane, TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        var now = Now();
+        var until = now + (long)duration.TotalMilliseconds;
+        var token = Guid.NewGuid().ToString("N");
+        return WithLockAsync(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            using var head = Command("""
+                SELECT e.next_attempt_at FROM mailbox_lanes l
+                JOIN mailbox_entries e ON e.mailbox = l.mailbox AND e.region = l.region
+                WHERE l.mailbox = $m AND l.region = $r AND (l.lease_until IS NULL OR l.lease_until <= $now)
+                ORDER BY e.seq LIMIT 1
+                """, transaction);
+            Bind(head, ("$m", lane.Mailbox), ("$r", lane.Region), ("$now", now));
+            if (head.ExecuteScalar() is not long nextAttempt || nextAttempt > now)
+            {
+                return null;
+            }
+
+            using var claim = Command("UPDATE mailbox_lanes SET lease_token = $token, lease_until = $until WHERE mailbox = $m AND region = $r", transaction);
+            Bind(claim, ("$token", token), ("$until", until), ("$m", lane.Mailbox), ("$r", lane.Region));
+            claim.ExecuteNonQuery();
+            transaction.Commit();
+            return new MailboxLease(lane, token, EntryCodec.FromMilliseconds(until));
+        }, cancellationToken);
+    }
+
+    public Task<MailboxLease?> RenewAsync(MailboxLease lease, TimeSpan duration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        var until = Now() + (long)duration.TotalMilliseconds;
+        return WithLockAsync(() =>
+        {
+            using var command = Command("UPDATE mailbox_lanes SET lease_until = $until WHERE mailbox = $m AND region = $r AND lease_token = $token");
+            Bind(command, ("$until", until), ("$m", lease.Lane.Mailbox), ("$r", lease.Lane.Region), ("$token", lease.Token));
+            return command.ExecuteNonQuery() == 1 ? lease with { ExpiresAt = EntryCodec.FromMilliseconds(until) } : null;
+        }, cancellationToken);
+    }
+
+    public Task ReleaseAsync(MailboxLease lease, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return WithLockAsync(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            using var release = Command("UPDATE mailbox_lanes SET lease_token = NULL, lease_until = NULL WHERE mailbox = $m AND region = $r AND lease_token = $token", transaction);
+            Bind(release, ("$m", lease.Lane.Mailbox), ("$r", lease.Lane.Region), ("$token", lease.Token));
+            release.ExecuteNonQuery();
+            using var forget = Command("""
+                DELETE FROM mailbox_lanes WHERE mailbox = $m AND region = $r AND lease_token IS NULL
+                AND NOT EXISTS (SELECT 1 FROM mailbox_entries WHERE mailbox = $m AND region = $r)
+                """, transaction);
+            Bind(forget, ("$m", lease.Lane.Mailbox), ("$r", lease.Lane.Region));
+            forget.ExecuteNonQuery();
+            transaction.Commit();
+            return 0;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<MailboxEntry>> PeekAsync(MailboxLane lane, int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        return WithLockAsync<IReadOnlyList<MailboxEntry>>(() =>
+        {
+            using var command = Command($"SELECT {EntryColumns} FROM mailbox_entries WHERE mailbox = $m AND region = $r ORDER BY seq LIMIT $count");
+            Bind(command, ("$m", lane.Mailbox), ("$r", lane.Region), ("$count", count));
+            using var reader = command.ExecuteReader();
+            var entries = new List<MailboxEntry>();
+            while (reader.Read())
+            {
+                entries.Add(ReadEntry(reader));
+            }
+
+            return entries;
+        }, cancellationToken);
+    }
+
+    public Task<bool> RescheduleAsync(MailboxLease lease, string deliveryId, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken = default) =>
+        UpdateLeasedEntryAsync(lease, deliveryId, "attempts = attempts + 1, next_attempt_at = $next", nextAttemptAt, cancellationToken);
+
+    public Task<bool> PostponeAsync(MailboxLease lease, string deliveryId, DateTimeOffset notBefore, CancellationToken cancellationToken = default) =>
+        UpdateLeasedEntryAsync(lease, deliveryId, "next_attempt_at = MAX(next_attempt_at, $next)", notBefore, cancellationToken);
+
+    public Task<bool> AckAsync(MailboxLane lane, string deliveryId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        return WithLockAsync(() =>
+        {
+            using var command = Command("DELETE FROM mailbox_entries WHERE delivery_id = $id AND mailbox = $m AND region = $r");
+            Bind(command, ("$id", deliveryId), ("$m", lane.Mailbox), ("$r", lane.Region));
+            return command.ExecuteNonQuery() == 1;
+        }, cancellationToken);
+    }
+
+    public Task<bool> DeadLetterAsync(MailboxLane lane, string deliveryId, DeadLetterCause cause, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        ArgumentNullException.ThrowIfNull(cause);
+        var now = Now();
+        return WithLockAsync(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            using var copy = Command($"""
+                INSERT INTO mailbox_dead_letters ({EntryColumns}, dead_at, reason, last_status, last_error)
+                SELECT {EntryColumns}, $now, $reason, $status, $error FROM mailbox_entries
+                WHERE delivery_id = $id AND mailbox = $m AND region = $r
+                """, transaction);
+            Bind(copy, ("$now", now), ("$reason", cause.Reason), ("$status", cause.LastStatus), ("$error", cause.LastError),
+                ("$id", deliveryId), ("$m", lane.Mailbox), ("$r", lane.Region));
+            if (copy.ExecuteNonQuery() != 1)
+            {
+                return false;
+            }
+
+            using var delete = Command("DELETE FROM mailbox_entries WHERE delivery_id = $id", transaction);
+            Bind(delete, ("$id", deliveryId));
+            delete.ExecuteNonQuery();
+            transaction.Commit();
+            return true;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<MailboxSummary>> ListMailboxesAsync(int limit, CancellationToken cancellationToken = default) =>
+        WithLockAsync<IReadOnlyList<MailboxSummary>>(() =>
+        {
+            using var command = Command("""
+                SELECT g.mailbox, g.region, g.depth, h.received_at, h.attempts, h.next_attempt_at FROM (
+                    SELECT mailbox, region, COUNT(*) AS depth, MIN(seq) AS head FROM mailbox_entries GROUP BY mailbox, region) g
+                JOIN mailbox_entries h ON h.seq = g.head
+                ORDER BY g.head LIMIT $limit
+                """);
+            Bind(command, ("$limit", limit));
+            using var reader = command.ExecuteReader();
+            var summaries = new List<MailboxSummary>();
+            while (reader.Read())
+            {
+                summaries.Add(new MailboxSummary(new MailboxLane(reader.GetString(0), reader.GetString(1)), reader.GetInt64(2),
+                    EntryCodec.FromMilliseconds(reader.GetInt64(3)), reader.GetInt32(4), EntryCodec.FromMilliseconds(reader.GetInt64(5))));
+            }
+
+            return summaries;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string? mailbox, int limit, CancellationToken cancellationToken = default) =>
+        WithLockAsync<IReadOnlyList<DeadLetter>>(() =>
+        {
+            var filter = mailbox is null ? "" : "WHERE mailbox = $m";
+            using var command = Command($"SELECT {EntryColumns}, dead_at, reason, last_status, last_error FROM mailbox_dead_letters {filter} ORDER BY dead_at, rowid LIMIT $limit");
+            Bind(command, ("$m", mailbox), ("$limit", limit));
+            using var reader = command.ExecuteReader();
+            var letters = new List<DeadLetter>();
+            while (reader.Read())
+            {
+                var cause = new DeadLetterCause(reader.GetString(12), reader.IsDBNull(13) ? null : reader.GetInt32(13), reader.IsDBNull(14) ? null : reader.GetString(14));
+                letters.Add(new DeadLetter(ReadEntry(reader), cause, EntryCodec.FromMilliseconds(reader.GetInt64(11))));
+            }
+
+            return letters;
+        }, cancellationToken);
+
+    public Task<bool> ReplayDeadLetterAsync(string deliveryId, CancellationToken cancellationToken = default)
+    {
+        var now = Now();
+        return WithLockAsync(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            using var copy = Command($"""
+                INSERT INTO mailbox_entries ({EntryColumns})
+                SELECT delivery_id, mailbox, region, method, path, headers, body, received_at, 0, $now, trace_parent
+                FROM mailbox_dead_letters WHERE delivery_id = $id
+                """, transaction);
+            Bind(copy, ("$now", now), ("$id", deliveryId));
+            if (copy.ExecuteNonQuery() != 1)
+            {
+                return false;
+            }
+
+            using var lane = Command("""
+                INSERT INTO mailbox_lanes (mailbox, region) SELECT mailbox, region FROM mailbox_dead_letters WHERE delivery_id = $id
+                ON CONFLICT DO NOTHING
+                """, transaction);
+            Bind(lane, ("$id", deliveryId));
+            lane.ExecuteNonQuery();
+            using var delete = Command("DELETE FROM mailbox_dead_letters WHERE delivery_id = $id", transaction);
+            Bind(delete, ("$id", deliveryId));
+            delete.ExecuteNonQuery();
+            transaction.Commit();
+            return true;
+        }, cancellationToken);
+    }
+
+    public Task<bool> PurgeDeadLetterAsync(string deliveryId, CancellationToken cancellationToken = default) =>
+        WithLockAsync(() =>
+        {
+            using var command = Command("DELETE FROM mailbox_dead_letters WHERE delivery_id = $id");
+            Bind(command, ("$id", deliveryId));
+            return command.ExecuteNonQuery() == 1;
+        }, cancellationToken);
+
+    public Task<MailboxStats> GetStatsAsync(CancellationToken cancellationToken = default) =>
+        WithLockAsync(() =>
+        {
+            using var command = Command("""
+                SELECT (SELECT COUNT(*) FROM mailbox_entries),
+                       (SELECT COUNT(*) FROM mailbox_dead_letters),
+                       (SELECT MIN(e.received_at) FROM mailbox_lanes l JOIN mailbox_entries e ON e.seq =
+                           (SELECT seq FROM mailbox_entries WHERE mailbox = l.mailbox AND region = l.region ORDER BY seq LIMIT 1))
+                """);
+            using var reader = command.ExecuteReader();
+            reader.Read();
+            return new MailboxStats(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : EntryCodec.FromMilliseconds(reader.GetInt64(2)));
+        }, cancellationToken);
+
+    public void Dispose()
+    {
+        _connection.Dispose();
+        _lock.Dispose();
+    }
+
+    private Task<bool> UpdateLeasedEntryAsync(MailboxLease lease, string deliveryId, string assignment, DateTimeOffset instant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return WithLockAsync(() =>
+        {
+            using var command = Command($"""
+                UPDATE mailbox_entries SET {assignment}
+                WHERE delivery_id = $id AND mailbox = $m AND region = $r
+                AND EXISTS (SELECT 1 FROM mailbox_lanes WHERE mailbox = $m AND region = $r AND lease_token = $token)
+                """);
+            Bind(command, ("$next", EntryCodec.ToMilliseconds(instant)), ("$id", deliveryId), ("$m", lease.Lane.Mailbox),
+                ("$r", lease.Lane.Region), ("$token", lease.Token));
+            return command.ExecuteNonQuery() == 1;
+        }, cancellationToken);
+    }
+
+    private static MailboxEntry ReadEntry(SqliteDataReader reader) => new()
+    {
+        DeliveryId = reader.GetString(0),
+        Mailbox = reader.GetString(1),
+        Region = reader.GetString(2),
+        Method = reader.GetString(3),
+        PathAndQuery = reader.GetString(4),
+        Headers = EntryCodec.ReadHeaders(reader.GetString(5)),
+        Body = (byte[])reader.GetValue(6),
+        ReceivedAt = EntryCodec.FromMilliseconds(reader.GetInt64(7)),
+        Attempts = reader.GetInt32(8),
+        NextAttemptAt = EntryCodec.FromMilliseconds(reader.GetInt64(9)),
+        TraceParent = reader.IsDBNull(10) ? null : reader.GetString(10),
+    };
+
+    private long Now() => EntryCodec.ToMilliseconds(_time.GetUtcNow());
+
+    private async Task<T> WithLockAsync<T>(Func<T> work, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private SqliteCommand Command(string sql, SqliteTransaction? transaction = null)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        return command;
+    }
+
+    private void Execute(string sql)
+    {
+        using var command = Command(sql);
+        command.ExecuteNonQuery();
+    }
+
+    private static void Bind(SqliteCommand command, params (string Name, object? Value)[] values)
+    {
+        command.Parameters.Clear();
+        foreach (var (name, value) in values)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+    }
+}
