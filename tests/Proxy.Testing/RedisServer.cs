@@ -45,7 +45,7 @@ public sealed class RedisServer : IAsyncLifetime
         {
             try
             {
-                Connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{Port},abortConnect=true,connectTimeout=500");
+                Connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{Port},abortConnect=true,connectTimeout=500,allowAdmin=true");
                 await Connection.GetDatabase().PingAsync();
                 return;
             }

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Proxy.Routing.Configuration;
+
+namespace Proxy.Host.Tests;
+
+public class StartupTests
+{
+    [Theory]
+    [InlineData("Routing:MaxBodyBytes=0", "Routing:MaxBodyBytes")]
+    [InlineData("Routing:SyncDeadline=-00:00:01", "Routing:SyncDeadline")]
+    [InlineData("Routing:ControlCluster= ", "Routing:ControlCluster")]
+    public async Task Invalid_settings_stop_the_start_with_an_error_that_names_the_key(string setting, string key)
+    {
+        var start = async () =>
+        {
+            await using var proxy = await ProxyHarness.StartAsync(null, setting);
+        };
+
+        (await start.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(key);
+    }
+
+    [Fact]
+    public async Task A_broken_routes_file_stops_the_start_with_its_path_in_the_error()
+    {
+        var configDir = Directory.CreateTempSubdirectory("proxy-broken-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(configDir, "proxy.json"), "{ not json");
+        await File.WriteAllTextAsync(Path.Combine(configDir, "directory.json"), ProxyHarness.DirectoryJson);
+
+        var build = () => ProxyApplication.Build(["--urls=http://127.0.0.1:0", $"--ConfigDir={configDir}"]);
+
+        build.Should().Throw<InvalidOperationException>().WithMessage($"*{Path.Combine(configDir, "proxy.json")}*");
+    }
+
+    [Fact]
+    public async Task The_last_good_source_keeps_its_data_when_an_edit_does_not_parse()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("proxy-lastgood-").FullName, "proxy.json");
+        File.WriteAllText(path, """{"A":{"B":"1"}}""");
+        var status = new ConfigFileStatus(path);
+        var configuration = new ConfigurationBuilder().Add(new LastGoodJsonConfigurationSource(path, status)).Build();
+        var rejected = new TaskCompletionSource();
+        status.Changed += accepted =>
+        {
+            if (!accepted)
+            {
+                rejected.TrySetResult();
+            }
+        };
+
+        await File.WriteAllTextAsync(path, """{"A":{"B":""");
+        await rejected.Task.WaitAsync(TimeSpan.FromSeconds(15));
+
+        configuration["A:B"].Should().Be("1");
+        status.LastError.Should().NotBeNullOrEmpty();
+    }
+
+    /// <summary>The Dockerfile's build stage runs exactly this command; no container engine runs here, so the test runs it.</summary>
+    [Fact]
+    public async Task The_Dockerfile_publish_command_produces_a_runnable_host_with_its_config()
+    {
+        var root = RepositoryRoot();
+        var dockerfile = await File.ReadAllTextAsync(Path.Combine(root, "Dockerfile"));
+        const string publish = "dotnet publish src/Proxy.Host/Proxy.Host.csproj -c Release -o /app --no-restore";
+        dockerfile.Should().Contain(publish);
+        dockerfile.Should().Contain("USER $APP_UID", "the image runs the host as a non-root user");
+
+        var output = Directory.CreateTempSubdirectory("proxy-publish-").FullName;
+        var info = new ProcessStartInfo("dotnet", publish.Replace("-o /app", $"-o {output}", StringComparison.Ordinal).Replace("dotnet ", "", StringComparison.Ordinal))
+        {
+            WorkingDirectory = root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(info)!;
+        var log = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        process.ExitCode.Should().Be(0, log);
+        File.Exists(Path.Combine(output, "Proxy.Host.dll")).Should().BeTrue();
+        File.Exists(Path.Combine(output, "appsettings.json")).Should().BeTrue();
+        File.Exists(Path.Combine(output, "config", "proxy.json")).Should().BeTrue();
+        File.Exists(Path.Combine(output, "config", "directory.json")).Should().BeTrue();
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Proxy.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Proxy.sln not found above the test folder");
+    }
+}
