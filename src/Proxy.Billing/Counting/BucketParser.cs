@@ -29,12 +29,8 @@ internal static class BucketParser
     {
         bucket = default;
         var reader = new Utf8JsonReader(utf8);
-        if (!reader.Read())
-        {
-            error = new BucketError(PoisonReason.InvalidJson, "the message is empty");
-            return false;
-        }
-
+        // An empty message throws here: it holds no JSON value.
+        reader.Read();
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             reader.Skip();
