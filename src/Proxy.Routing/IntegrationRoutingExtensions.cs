@@ -54,6 +54,7 @@ public static class IntegrationRoutingExtensions
         services.TryAddSingleton<SignatureRegistry>();
         services.TryAddSingleton<RoutingMetrics>();
         services.TryAddSingleton<RegionClusters>();
+        services.AddSingleton<Yarp.ReverseProxy.Configuration.IConfigChangeListener>(sp => sp.GetRequiredService<RegionClusters>());
         services.TryAddSingleton<RegionResolver>();
         services.TryAddSingleton<FanOutForwarder>();
         services.AddHostedService<ConfigReloadReporter>();

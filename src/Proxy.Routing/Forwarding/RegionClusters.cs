@@ -1,40 +1,31 @@
+using Microsoft.Extensions.DependencyInjection;
 using Yarp.ReverseProxy;
+using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Model;
 
 namespace Proxy.Routing.Forwarding;
 
 /// <summary>
-/// Region name -> YARP cluster, read live from YARP's state, so a routes file edit is seen at once. A region is any
-/// cluster whose metadata has <c>"Region": "name"</c>; only configured clusters are ever sent to.
+/// Region name -> YARP cluster, rebuilt whenever YARP applies a new configuration, so a routes file edit is seen at
+/// once. A region is any cluster whose metadata has <c>"Region": "name"</c>; only configured clusters are ever sent to.
 /// </summary>
-public sealed class RegionClusters(IProxyStateLookup lookup)
+public sealed class RegionClusters(IServiceProvider services) : IConfigChangeListener
 {
     public const string RegionMetadataKey = "Region";
 
-    public ClusterState? ForRegion(string region)
-    {
-        foreach (var cluster in lookup.GetClusters())
-        {
-            var metadata = cluster.Model.Config.Metadata;
-            if (metadata is not null && metadata.TryGetValue(RegionMetadataKey, out var name)
-                && string.Equals(name, region, StringComparison.OrdinalIgnoreCase))
-            {
-                return cluster;
-            }
-        }
+    // Resolved late: YARP's state lookup itself depends on the config change listeners, this class among them.
+    private IProxyStateLookup? _lookup;
 
-        return null;
-    }
+    private Dictionary<string, ClusterState>? _byRegion;
 
-    public ClusterState? ById(string clusterId) => lookup.TryGetCluster(clusterId, out var cluster) ? cluster : null;
+    public ClusterState? ForRegion(string region) => Map().GetValueOrDefault(region);
+
+    public ClusterState? ById(string clusterId) => Lookup.TryGetCluster(clusterId, out var cluster) ? cluster : null;
+
+    private IProxyStateLookup Lookup => _lookup ??= services.GetRequiredService<IProxyStateLookup>();
 
     /// <summary>Every configured region name, sorted.</summary>
-    public IReadOnlyList<string> RegionNames()
-        => lookup.GetClusters()
-            .Select(c => c.Model.Config.Metadata?.GetValueOrDefault(RegionMetadataKey))
-            .OfType<string>()
-            .Order(StringComparer.Ordinal)
-            .ToArray();
+    public IReadOnlyList<string> RegionNames() => Map().Keys.Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>One destination of the cluster, among those YARP's health checks consider available.</summary>
     public static DestinationState? PickDestination(ClusterState cluster)
@@ -47,5 +38,42 @@ public sealed class RegionClusters(IProxyStateLookup lookup)
             1 => available[0],
             _ => available[Random.Shared.Next(available.Count)],
         };
+    }
+
+    private Dictionary<string, ClusterState> Map()
+    {
+        var map = Volatile.Read(ref _byRegion);
+        if (map is not null)
+        {
+            return map;
+        }
+
+        map = new Dictionary<string, ClusterState>(StringComparer.OrdinalIgnoreCase);
+        foreach (var cluster in Lookup.GetClusters())
+        {
+            if (cluster.Model.Config.Metadata?.GetValueOrDefault(RegionMetadataKey) is { Length: > 0 } name)
+            {
+                map[name] = cluster;
+            }
+        }
+
+        Volatile.Write(ref _byRegion, map);
+        return map;
+    }
+
+    private void Invalidate() => Volatile.Write(ref _byRegion, null);
+
+    void IConfigChangeListener.ConfigurationApplied(IReadOnlyList<IProxyConfig> proxyConfigs) => Invalidate();
+
+    void IConfigChangeListener.ConfigurationApplyingFailed(IReadOnlyList<IProxyConfig> proxyConfigs, Exception exception)
+    {
+    }
+
+    void IConfigChangeListener.ConfigurationLoaded(IReadOnlyList<IProxyConfig> proxyConfigs)
+    {
+    }
+
+    void IConfigChangeListener.ConfigurationLoadingFailed(IProxyConfigProvider configProvider, Exception exception)
+    {
     }
 }
