@@ -1,0 +1,64 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Proxy.Mailbox;
+
+/// <summary>Sends one entry to its region. Never throws for a failed delivery: the result says what happened.</summary>
+public interface IMailboxDelivery
+{
+    /// <param name="entry">The entry, with <see cref="MailboxEntry.Attempts"/> already counting this attempt.</param>
+    Task<DeliveryResult> DeliverAsync(MailboxEntry entry, CancellationToken cancellationToken);
+}
+
+/// <summary>Where a region's deliveries go. The host implements it over its YARP region clusters.</summary>
+public interface IRegionEndpoints
+{
+    /// <summary>
+    /// The invoker to send through and the region's base address (scheme, host, port and an optional path prefix);
+    /// false when the region is unknown (the entry is retried with backoff: configuration may bring it back).
+    /// </summary>
+    bool TryGet(string region, [NotNullWhen(true)] out HttpMessageInvoker? invoker, [NotNullWhen(true)] out Uri? baseAddress);
+}
+
+/// <summary>Wakes the drainer so that a fresh entry goes out at once instead of at the next poll.</summary>
+public interface IMailboxSignal
+{
+    void Notify(string mailbox);
+}
+
+public enum DeliveryError
+{
+    /// <summary>The region answered; see <see cref="DeliveryResult.StatusCode"/>.</summary>
+    None,
+
+    /// <summary>No answer within the delivery timeout.</summary>
+    Timeout,
+
+    /// <summary>Could not connect, or the connection broke (refused, reset, DNS, TLS).</summary>
+    Connection,
+
+    /// <summary>The region is not in the configuration.</summary>
+    UnknownRegion,
+
+    /// <summary>Anything else that kept the request from completing.</summary>
+    Other,
+}
+
+/// <summary>What one delivery attempt got back.</summary>
+/// <param name="StatusCode">The region's HTTP status; null when it did not answer.</param>
+/// <param name="RetryAfter">The region's <c>Retry-After</c>, as a delay from the moment it answered.</param>
+public sealed record DeliveryResult(int? StatusCode, DeliveryError Error, TimeSpan? RetryAfter = null)
+{
+    public static DeliveryResult Answered(int statusCode, TimeSpan? retryAfter = null) => new(statusCode, DeliveryError.None, retryAfter);
+
+    public static DeliveryResult Failed(DeliveryError error) => new(null, error);
+}
+
+/// <summary>Headers the mailbox adds to every delivery.</summary>
+public static class MailboxHeaders
+{
+    /// <summary>The entry's delivery id (a GUID), the same on every attempt: regions de-duplicate on it.</summary>
+    public const string DeliveryId = "X-Proxy-Delivery-Id";
+
+    /// <summary>1 on the first attempt, 2 on the first retry, ...</summary>
+    public const string DeliveryAttempt = "X-Proxy-Delivery-Attempt";
+}

@@ -1,0 +1,457 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Proxy.Mailbox;
+
+/// <summary>
+/// Delivers mailbox entries to their regions. Each due lane is claimed (leased) and drained head first; the first
+/// failure stops the lane (head-of-line blocking keeps the order) until its backoff runs out. Attempts are counted
+/// and the next attempt set BEFORE each send, so the backoff doubles as a lease should this replica die mid-send.
+/// Lanes at least <see cref="MailboxParallelOptions.Threshold"/> deep go out <see cref="MailboxParallelOptions.Workers"/>
+/// at a time, trading order within a batch for throughput.
+/// </summary>
+internal sealed partial class MailboxDrainer(
+    IMailboxStore store,
+    IMailboxDelivery delivery,
+    MailboxSignal signal,
+    MailboxMetrics metrics,
+    IOptionsMonitor<MailboxOptions> options,
+    TimeProvider time,
+    ILogger<MailboxDrainer> logger) : BackgroundService
+{
+    private const int PageSize = 100;
+    private static readonly TimeSpan s_maxPollBackoff = TimeSpan.FromSeconds(30);
+
+    private readonly ConcurrentDictionary<MailboxLane, Task> _active = new();
+    private readonly CancellationTokenSource _hardStop = new();
+    private DateTimeOffset _nextRepair = DateTimeOffset.MinValue;
+
+    /// <summary>Lanes being drained by this replica right now.</summary>
+    public int ActiveLanes => _active.Count;
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // In-flight sends may finish (they have their own timeout) until the host's shutdown deadline.
+        await using var registration = cancellationToken.Register(_hardStop.Cancel);
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override void Dispose()
+    {
+        _hardStop.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var wait = TimeSpan.FromSeconds(options.CurrentValue.PollIntervalSeconds);
+            try
+            {
+                await RepairIndexesIfDueAsync(stoppingToken).ConfigureAwait(false);
+                await PollAsync(stoppingToken).ConfigureAwait(false);
+                failures = 0;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                failures++;
+                wait = TimeSpan.FromTicks(Math.Min(s_maxPollBackoff.Ticks, wait.Ticks << Math.Min(failures, 10)));
+                Log.PollFailed(logger, wait, ex);
+            }
+
+            try
+            {
+                await signal.WaitAsync(wait, time, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+
+        await Task.WhenAll(_active.Values).ConfigureAwait(false);
+    }
+
+    /// <summary>One scheduling pass: claims due lanes into free slots and starts draining them. Returns how many started.</summary>
+    internal async Task<int> PollAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.CurrentValue;
+        var free = settings.MaxConcurrentMailboxes - _active.Count;
+        if (free <= 0)
+        {
+            return 0;
+        }
+
+        var lease = TimeSpan.FromSeconds(settings.LeaseSeconds);
+        var started = 0;
+        foreach (var lane in await store.GetDueLanesAsync(free + _active.Count, cancellationToken).ConfigureAwait(false))
+        {
+            if (started == free)
+            {
+                break;
+            }
+
+            if (_active.ContainsKey(lane) || await store.TryClaimAsync(lane, lease, cancellationToken).ConfigureAwait(false) is not { } claimed)
+            {
+                continue;
+            }
+
+            Start(claimed);
+            started++;
+        }
+
+        return started;
+    }
+
+    /// <summary>One pass and the drains it started, to the end (tests drive the drainer with it).</summary>
+    internal async Task RunOnceAsync(CancellationToken cancellationToken)
+    {
+        await PollAsync(cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(_active.Values).ConfigureAwait(false);
+    }
+
+    private void Start(MailboxLease lease)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _active[lease.Lane] = done.Task;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await DrainLaneAsync(lease).ConfigureAwait(false);
+            }
+            finally
+            {
+                _active.TryRemove(lease.Lane, out _);
+                done.TrySetResult();
+                signal.Notify(lease.Lane.Mailbox);
+            }
+        });
+    }
+
+    private async Task DrainLaneAsync(MailboxLease lease)
+    {
+        var settings = options.CurrentValue;
+        var keeper = new LeaseKeeper(store, lease, TimeSpan.FromSeconds(settings.LeaseSeconds), time, logger);
+        try
+        {
+            var processed = 0;
+            while (!_hardStop.IsCancellationRequested && !keeper.Lost && processed < settings.MaxDeliveriesPerClaim)
+            {
+                var page = await store.PeekAsync(lease.Lane, Math.Max(PageSize, settings.Parallel.Threshold), _hardStop.Token).ConfigureAwait(false);
+                if (page.Count == 0)
+                {
+                    break;
+                }
+
+                var parallel = settings.Parallel.Threshold > 0 && page.Count >= settings.Parallel.Threshold;
+                var batch = page.Take(settings.MaxDeliveriesPerClaim - processed).ToList();
+                var (count, keepGoing) = parallel
+                    ? await DrainInParallelAsync(keeper, batch, settings).ConfigureAwait(false)
+                    : await DrainInOrderAsync(keeper, batch, settings).ConfigureAwait(false);
+                processed += count;
+                if (!keepGoing)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (!_hardStop.IsCancellationRequested)
+        {
+            Log.DrainFailed(logger, lease.Lane, ex);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            await keeper.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                await store.ReleaseAsync(keeper.Lease, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // The lease runs out by itself; the lane is only late.
+                Log.ReleaseFailed(logger, lease.Lane, ex);
+            }
+        }
+    }
+
+    private async Task<(int Count, bool KeepGoing)> DrainInOrderAsync(LeaseKeeper keeper, List<MailboxEntry> batch, MailboxOptions settings)
+    {
+        var count = 0;
+        foreach (var entry in batch)
+        {
+            if (_hardStop.IsCancellationRequested || keeper.Lost || !await ProcessAsync(keeper, entry, settings).ConfigureAwait(false))
+            {
+                return (count, false);
+            }
+
+            count++;
+        }
+
+        return (count, true);
+    }
+
+    private async Task<(int Count, bool KeepGoing)> DrainInParallelAsync(LeaseKeeper keeper, List<MailboxEntry> batch, MailboxOptions settings)
+    {
+        var count = 0;
+        foreach (var chunk in batch.Chunk(settings.Parallel.Workers))
+        {
+            if (_hardStop.IsCancellationRequested || keeper.Lost)
+            {
+                return (count, false);
+            }
+
+            var results = await Task.WhenAll(chunk.Select(entry => ProcessAsync(keeper, entry, settings))).ConfigureAwait(false);
+            count += chunk.Length;
+            if (results.Contains(false))
+            {
+                return (count, false);
+            }
+        }
+
+        return (count, true);
+    }
+
+    /// <summary>Delivers, drops or reschedules one entry. False when the lane must stop here (retry pending, lease lost).</summary>
+    private async Task<bool> ProcessAsync(LeaseKeeper keeper, MailboxEntry entry, MailboxOptions settings)
+    {
+        var now = time.GetUtcNow();
+        if (entry.NextAttemptAt > now)
+        {
+            return false;
+        }
+
+        if (entry.Attempts >= settings.MaxAttempts)
+        {
+            await DropAsync(entry, DeliveryOutcomes.AttemptsExceeded, new DeadLetterCause(DeliveryOutcomes.AttemptsExceeded, null, null)).ConfigureAwait(false);
+            return true;
+        }
+
+        if (now - entry.ReceivedAt > settings.MaxAge)
+        {
+            await DropAsync(entry, DeliveryOutcomes.MaxAge, new DeadLetterCause(DeliveryOutcomes.MaxAge, null, null)).ConfigureAwait(false);
+            return true;
+        }
+
+        var attempt = entry.Attempts + 1;
+        var backoffUntil = now + BackoffPolicy.DelayAfter(attempt, settings.Backoff);
+        if (!await store.RescheduleAsync(keeper.Lease, entry.DeliveryId, backoffUntil, _hardStop.Token).ConfigureAwait(false))
+        {
+            keeper.MarkLost();
+            Log.LeaseLost(logger, entry.Lane);
+            return false;
+        }
+
+        var result = await SendAsync(entry with { Attempts = attempt, NextAttemptAt = backoffUntil }).ConfigureAwait(false);
+        var verdict = DeliveryVerdict.Of(result);
+        if (verdict.Decision == DeliveryDecision.Delivered)
+        {
+            await store.AckAsync(entry.Lane, entry.DeliveryId, _hardStop.Token).ConfigureAwait(false);
+            metrics.Delivered(DeliveryOutcomes.Ok, entry.Region);
+            metrics.DeliveredAge(time.GetUtcNow() - entry.ReceivedAt, entry.Region);
+            return true;
+        }
+
+        metrics.Failed(verdict.FailureReason!, entry.Region);
+        var errorName = DeliveryVerdict.ErrorName(result);
+        if (verdict.Decision == DeliveryDecision.Drop)
+        {
+            await DropAsync(entry, DeliveryOutcomes.Dropped, new DeadLetterCause(verdict.FailureReason!, result.StatusCode, errorName)).ConfigureAwait(false);
+            return true;
+        }
+
+        if (attempt >= settings.MaxAttempts)
+        {
+            // The last attempt failed: waiting out one more backoff would only block the lane longer.
+            await DropAsync(entry, DeliveryOutcomes.AttemptsExceeded, new DeadLetterCause(DeliveryOutcomes.AttemptsExceeded, result.StatusCode, errorName)).ConfigureAwait(false);
+            return true;
+        }
+
+        var next = backoffUntil;
+        var asked = BackoffPolicy.NotBefore(time.GetUtcNow(), result.RetryAfter, settings.Backoff);
+        if (asked > backoffUntil && await store.PostponeAsync(keeper.Lease, entry.DeliveryId, asked, _hardStop.Token).ConfigureAwait(false))
+        {
+            next = asked;
+        }
+
+        metrics.Delivered(DeliveryOutcomes.Retry, entry.Region);
+        Log.WillRetry(logger, entry.DeliveryId, entry.Lane, verdict.FailureReason!, result.StatusCode, attempt, next);
+        return false;
+    }
+
+    private async Task DropAsync(MailboxEntry entry, string outcome, DeadLetterCause cause)
+    {
+        await store.DeadLetterAsync(entry.Lane, entry.DeliveryId, cause, _hardStop.Token).ConfigureAwait(false);
+        metrics.Delivered(outcome, entry.Region);
+        Log.DeadLettered(logger, entry.DeliveryId, entry.Lane, cause.Reason, cause.LastStatus, entry.Attempts);
+    }
+
+    private async Task<DeliveryResult> SendAsync(MailboxEntry entry)
+    {
+        // Each delivery is a trace of its own, linked to the span that accepted the webhook.
+        Activity.Current = null;
+        ActivityLink[]? links = null;
+        if (entry.TraceParent is { } traceParent && ActivityContext.TryParse(traceParent, null, isRemote: true, out var accepted))
+        {
+            links = [new ActivityLink(accepted)];
+        }
+
+        using var activity = MailboxTelemetry.Source.StartActivity(MailboxTelemetry.DeliverySpanName, ActivityKind.Consumer, default(ActivityContext),
+            [
+                new("mailbox.name", entry.Mailbox),
+                new("mailbox.region", entry.Region),
+                new("mailbox.delivery.id", entry.DeliveryId),
+                new("mailbox.delivery.attempt", entry.Attempts),
+            ],
+            links);
+        var started = time.GetTimestamp();
+        DeliveryResult result;
+        try
+        {
+            result = await delivery.DeliverAsync(entry, _hardStop.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_hardStop.IsCancellationRequested)
+        {
+            Log.DeliveryThrew(logger, entry.DeliveryId, ex);
+            result = DeliveryResult.Failed(DeliveryError.Other);
+        }
+
+        metrics.DeliveryDuration(time.GetElapsedTime(started), entry.Region, result.StatusCode);
+        if (activity is not null)
+        {
+            activity.SetTag("http.response.status_code", result.StatusCode);
+            var verdict = DeliveryVerdict.Of(result);
+            if (verdict.Decision != DeliveryDecision.Delivered)
+            {
+                activity.SetTag("error.type", verdict.FailureReason);
+                activity.SetStatus(ActivityStatusCode.Error, verdict.FailureReason);
+            }
+        }
+
+        return result;
+    }
+
+    private async Task RepairIndexesIfDueAsync(CancellationToken cancellationToken)
+    {
+        if (store is not IMailboxIndexRepair repair || time.GetUtcNow() < _nextRepair)
+        {
+            return;
+        }
+
+        _nextRepair = time.GetUtcNow() + TimeSpan.FromMinutes(options.CurrentValue.Redis.IndexRepairMinutes);
+        var repaired = await repair.RepairIndexesAsync(cancellationToken).ConfigureAwait(false);
+        if (repaired > 0)
+        {
+            Log.IndexesRepaired(logger, repaired);
+        }
+    }
+
+    /// <summary>Renews a lane's lease every third of its duration while the lane is drained.</summary>
+    private sealed class LeaseKeeper : IAsyncDisposable
+    {
+        private readonly IMailboxStore _store;
+        private readonly TimeSpan _duration;
+        private readonly TimeProvider _time;
+        private readonly ILogger _logger;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _loop;
+        private volatile MailboxLease _lease;
+        private volatile bool _lost;
+
+        public LeaseKeeper(IMailboxStore store, MailboxLease lease, TimeSpan duration, TimeProvider time, ILogger logger)
+        {
+            _store = store;
+            _lease = lease;
+            _duration = duration;
+            _time = time;
+            _logger = logger;
+            _loop = RenewAsync();
+        }
+
+        public MailboxLease Lease => _lease;
+
+        public bool Lost => _lost;
+
+        public void MarkLost() => _lost = true;
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+            await _loop.ConfigureAwait(false);
+            _stop.Dispose();
+        }
+
+        private async Task RenewAsync()
+        {
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(_duration / 3, _time, _stop.Token).ConfigureAwait(false);
+                    try
+                    {
+                        if (await _store.RenewAsync(_lease, _duration, _stop.Token).ConfigureAwait(false) is { } renewed)
+                        {
+                            _lease = renewed;
+                        }
+                        else
+                        {
+                            _lost = true;
+                            Log.LeaseLost(_logger, _lease.Lane);
+                            return;
+                        }
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        Log.RenewFailed(_logger, _lease.Lane, ex);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Mailbox poll failed; next poll in {Wait}")]
+        public static partial void PollFailed(ILogger logger, TimeSpan wait, Exception exception);
+
+        [LoggerMessage(2, LogLevel.Error, "Draining lane {Lane} stopped on an error; it is retried when its lease or backoff runs out")]
+        public static partial void DrainFailed(ILogger logger, MailboxLane lane, Exception exception);
+
+        [LoggerMessage(3, LogLevel.Warning, "Could not release lane {Lane}")]
+        public static partial void ReleaseFailed(ILogger logger, MailboxLane lane, Exception exception);
+
+        [LoggerMessage(4, LogLevel.Warning, "Lease on lane {Lane} was lost; another drainer owns it now")]
+        public static partial void LeaseLost(ILogger logger, MailboxLane lane);
+
+        [LoggerMessage(5, LogLevel.Warning, "Could not renew the lease on lane {Lane}")]
+        public static partial void RenewFailed(ILogger logger, MailboxLane lane, Exception exception);
+
+        [LoggerMessage(6, LogLevel.Information, "Delivery {DeliveryId} of lane {Lane} failed ({Reason}, status {Status}) on attempt {Attempt}; next attempt at {NextAttemptAt}")]
+        public static partial void WillRetry(ILogger logger, string deliveryId, MailboxLane lane, string reason, int? status, int attempt, DateTimeOffset nextAttemptAt);
+
+        [LoggerMessage(7, LogLevel.Warning, "Delivery {DeliveryId} of lane {Lane} moved to the dead letters ({Reason}, status {Status}, {Attempts} attempts)")]
+        public static partial void DeadLettered(ILogger logger, string deliveryId, MailboxLane lane, string reason, int? status, int attempts);
+
+        [LoggerMessage(8, LogLevel.Error, "The mailbox delivery threw for {DeliveryId}; treated as a retryable failure")]
+        public static partial void DeliveryThrew(ILogger logger, string deliveryId, Exception exception);
+
+        [LoggerMessage(9, LogLevel.Information, "Mailbox index repair put back {Count} lanes or dead letters")]
+        public static partial void IndexesRepaired(ILogger logger, int count);
+    }
+}
