@@ -49,7 +49,9 @@ public static class IntegrationRoutingExtensions
 
         services.AddSingleton<IIntegrationParser>(new SlackParser("slack"));
         services.AddSingleton<IIntegrationParser>(new SlackParser("slack_staging"));
+        services.AddSingleton<IIntegrationParser>(new GitHubParser());
         services.AddSingleton<IWebhookSignatureVerifier, SlackSignatureVerifier>();
+        services.AddSingleton<IWebhookSignatureVerifier, GitHubSignatureVerifier>();
         services.TryAddSingleton<ParserRegistry>();
         services.TryAddSingleton<SignatureRegistry>();
         services.TryAddSingleton<RoutingMetrics>();

@@ -1,8 +1,11 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Proxy.Routing.Dispatch;
 using Proxy.Routing.Forwarding;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Problems;
@@ -21,6 +24,7 @@ namespace Proxy.Routing;
 /// </summary>
 internal sealed partial class IntegrationRoutingMiddleware(
     RequestDelegate next,
+    IServiceProvider services,
     ParserRegistry parsers,
     SignatureRegistry signatures,
     RegionResolver resolver,
@@ -127,6 +131,12 @@ internal sealed partial class IntegrationRoutingMiddleware(
         }
 
         activity?.SetTag("proxy.regions", string.Join(',', resolution.Regions));
+        if (intent.Delivery == RegionDelivery.Mailbox)
+        {
+            await AcceptIntoMailboxAsync(context, webhook, provider, intent, resolution, activity);
+            return;
+        }
+
         if (intent.Delivery == RegionDelivery.FirstRegion)
         {
             var first = resolution.Regions[0];
@@ -138,6 +148,42 @@ internal sealed partial class IntegrationRoutingMiddleware(
         Decided(activity, provider, RoutingModes.AllRegions);
         var targets = resolution.Regions.Select(r => (r, clusters.ForRegion(r))).ToArray();
         await fanOut.ForwardAsync(context, webhook, provider, targets, context.GetRouteModel().Transformer, settings);
+    }
+
+    private async Task AcceptIntoMailboxAsync(HttpContext context, WebhookRequest webhook, string provider,
+        RoutingIntent.ToRegions intent, RegionResolution resolution, Activity? activity)
+    {
+        Decided(activity, provider, RoutingModes.Mailbox);
+        var mailbox = services.GetService<IWebhookMailbox>();
+        var owner = intent.Target is RoutingTarget.Organization organization ? organization.Id : resolution.IntegrationId;
+        if (mailbox is null || owner is null)
+        {
+            await ProblemResponse.WriteAsync(context, 503, ProblemTypes.ServiceUnavailable, ProblemResponse.TitleFor(503),
+                "the webhook mailbox is not configured");
+            return;
+        }
+
+        var identifier = intent.MailboxSuffix is null
+            ? owner.Value.ToString(CultureInfo.InvariantCulture)
+            : $"{owner.Value.ToString(CultureInfo.InvariantCulture)}:{intent.MailboxSuffix}";
+        try
+        {
+            var name = await mailbox.AcceptAsync(webhook, provider, identifier, intent.MailboxBucketId, resolution.Regions,
+                context.RequestAborted);
+            activity?.SetTag("proxy.mailbox", name);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            // Never acknowledge what was not stored: a 503 makes the sender retry.
+            LogMailboxFailed(logger, provider, ex);
+            activity?.SetStatus(ActivityStatusCode.Error, "mailbox_unavailable");
+            context.Response.Headers.RetryAfter = "30";
+            await ProblemResponse.WriteAsync(context, 503, ProblemTypes.ServiceUnavailable, ProblemResponse.TitleFor(503),
+                "the webhook could not be stored; retry later");
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status202Accepted;
     }
 
     private async Task ForwardThroughYarpAsync(HttpContext context, string provider, string mode, string target,
@@ -232,6 +278,9 @@ internal sealed partial class IntegrationRoutingMiddleware(
         activity?.SetTag("proxy.mode", mode);
         metrics.Decision(provider, mode);
     }
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Could not store a {Provider} webhook in the mailbox")]
+    private static partial void LogMailboxFailed(ILogger logger, string provider, Exception exception);
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "Rejected a {Provider} webhook with {Status}: {Detail}")]
     private static partial void LogRejected(ILogger logger, string provider, int status, string detail);

@@ -20,6 +20,15 @@ public abstract record RoutingIntent(string Reason)
 
         /// <summary>Status when the target exists but no active organization (so no region) is behind it.</summary>
         public int NoRegionStatus { get; init; } = 400;
+
+        /// <summary>
+        /// Mailbox delivery: appended to the mailbox identifier (the integration or organization id), e.g.
+        /// <c>45:push</c> gives <c>github:10:45:push</c>.
+        /// </summary>
+        public string? MailboxSuffix { get; init; }
+
+        /// <summary>Mailbox delivery: the id that picks a bucket while a busy integration is bucketed (§2.10).</summary>
+        public long? MailboxBucketId { get; init; }
     }
 }
 
@@ -53,4 +62,7 @@ public enum RegionDelivery
 
     /// <summary>Every region gets it in parallel; the first answer to complete is returned.</summary>
     AllRegions,
+
+    /// <summary>Stored durably, one entry per region, answered 202; delivered later in order with retries.</summary>
+    Mailbox,
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Proxy.Routing.Requests;
@@ -46,31 +45,10 @@ public sealed class SlackSignatureVerifier(IOptionsMonitor<ProviderSecretsOption
             return SignatureVerdict.Invalid;
         }
 
-        byte[] expected;
-        try
-        {
-            expected = Convert.FromHexString(signature.AsSpan(3));
-        }
-        catch (FormatException)
-        {
-            reason = "the signature is not hex";
-            return SignatureVerdict.Invalid;
-        }
-
         var prefix = Encoding.ASCII.GetBytes($"v0:{timestamp}:");
         var message = new byte[prefix.Length + request.Body.Length];
         prefix.CopyTo(message, 0);
         request.Body.Span.CopyTo(message.AsSpan(prefix.Length));
-        foreach (var secret in secrets)
-        {
-            var actual = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), message);
-            if (CryptographicOperations.FixedTimeEquals(actual, expected))
-            {
-                return SignatureVerdict.Valid;
-            }
-        }
-
-        reason = "the signature does not match";
-        return SignatureVerdict.Invalid;
+        return HmacSignature.Verify(secrets, message, signature[3..], out reason);
     }
 }

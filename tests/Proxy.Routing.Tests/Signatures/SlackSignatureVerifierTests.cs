@@ -92,3 +92,43 @@ internal sealed class StaticOptionsMonitor<T>(T value) : IOptionsMonitor<T>
 
     public IDisposable? OnChange(Action<T, string?> listener) => null;
 }
+
+public class GitHubSignatureVerifierTests
+{
+    private static GitHubSignatureVerifier Verifier(string? secret)
+    {
+        var options = new ProviderSecretsOptions();
+        if (secret is not null)
+        {
+            options.Providers["github"] = new ProviderSecret { SigningSecret = secret };
+        }
+
+        return new GitHubSignatureVerifier(new StaticOptionsMonitor<ProviderSecretsOptions>(options));
+    }
+
+    private static Proxy.Routing.Requests.WebhookRequest Request(string? signature)
+        => Payloads.Request("/extensions/github/webhook/", Encoding.UTF8.GetBytes("Hello, World!"), "application/json",
+            signature is null ? null : new Dictionary<string, string> { ["X-Hub-Signature-256"] = signature });
+
+    [Fact]
+    public void GitHubs_documented_example_verifies()
+    {
+        // The example from GitHub's "validating webhook deliveries" documentation.
+        const string signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+
+        Verifier("It's a Secret to Everybody").Verify("github", Request(signature), DateTimeOffset.UnixEpoch, out _)
+            .Should().Be(SignatureVerdict.Valid);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("sha1=757107ea0eb2509fc211221cce984b8a37570b6d")]
+    [InlineData("sha256=0000000000000000000000000000000000000000000000000000000000000000")]
+    public void Missing_or_wrong_signatures_are_invalid(string? signature)
+        => Verifier("It's a Secret to Everybody").Verify("github", Request(signature), DateTimeOffset.UnixEpoch, out _)
+            .Should().Be(SignatureVerdict.Invalid);
+
+    [Fact]
+    public void Without_a_secret_the_edge_does_not_judge()
+        => Verifier(null).Verify("github", Request(null), DateTimeOffset.UnixEpoch, out _).Should().Be(SignatureVerdict.NotConfigured);
+}

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Options;
+using Proxy.Routing.Requests;
+
+namespace Proxy.Routing.Signatures;
+
+/// <summary>GitHub: <c>X-Hub-Signature-256: sha256=hex(HMAC-SHA256(secret, body))</c>. GitHub signs no timestamp.</summary>
+public sealed class GitHubSignatureVerifier(IOptionsMonitor<ProviderSecretsOptions> options) : IWebhookSignatureVerifier
+{
+    public IReadOnlyCollection<string> Providers { get; } = ["github"];
+
+    public SignatureVerdict Verify(string provider, WebhookRequest request, DateTimeOffset now, out string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        reason = null;
+        var secrets = options.CurrentValue.SecretsFor(provider);
+        if (secrets.Count == 0)
+        {
+            return SignatureVerdict.NotConfigured;
+        }
+
+        var signature = request.Header("X-Hub-Signature-256");
+        if (signature is null || !signature.StartsWith("sha256=", StringComparison.Ordinal))
+        {
+            reason = "X-Hub-Signature-256 with a sha256= signature is required";
+            return SignatureVerdict.Invalid;
+        }
+
+        return HmacSignature.Verify(secrets, request.Body.Span, signature[7..], out reason);
+    }
+}
