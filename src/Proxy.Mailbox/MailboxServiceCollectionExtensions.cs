@@ -1,15 +1,94 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace Proxy.Mailbox;
 
 public static class MailboxServiceCollectionExtensions
 {
-    /// <summary>Registers the mailbox store, the drainer and their telemetry from the "Mailbox" section.</summary>
+    /// <summary>
+    /// Registers the mailbox from the "Mailbox" section: options (validated at start), the store (Redis when
+    /// <c>Mailbox:Redis:ConnectionString</c> or else <c>Redis:ConnectionString</c> is set, SQLite otherwise; <c>Mailbox:Store</c>
+    /// can force one), <see cref="IMailboxSignal"/>, <see cref="IMailboxNamer"/>, <see cref="IMailboxDelivery"/> over HTTP
+    /// (needs an <see cref="IRegionEndpoints"/> from the host), the drainer (unless <c>Mailbox:DrainerEnabled</c> is false)
+    /// and the metrics. Registrations made before this call for the delivery or the time provider win.
+    /// </summary>
     public static IServiceCollection AddWebhookMailbox(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(MailboxOptions.SectionName);
+        services.AddOptions<MailboxOptions>()
+            .Bind(section)
+            .PostConfigure(options =>
+            {
+                if (string.IsNullOrWhiteSpace(options.Redis.ConnectionString))
+                {
+                    options.Redis.ConnectionString = configuration["Redis:ConnectionString"] ?? "";
+                }
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MailboxOptions>, MailboxOptionsValidator>());
+
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<MailboxMetrics>();
+        services.TryAddSingleton<MailboxSignal>();
+        services.TryAddSingleton<IMailboxSignal>(sp => sp.GetRequiredService<MailboxSignal>());
+        services.TryAddSingleton<MailboxRedisConnection>();
+        services.TryAddSingleton<IMailboxStore>(CreateStore);
+        services.TryAddSingleton<IWebhookRateCounter>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<MailboxOptions>>().Value;
+            return MailboxOptionsValidator.ResolveStore(options) == MailboxStoreKind.Redis
+                ? new RedisWebhookRateCounter(sp.GetRequiredService<MailboxRedisConnection>().Multiplexer, options.Redis.KeyPrefix)
+                : new MemoryWebhookRateCounter();
+        });
+        services.TryAddSingleton<IMailboxNamer, MailboxNamer>();
+        services.TryAddSingleton<IMailboxDelivery, HttpMailboxDelivery>();
+        services.AddHostedService<MailboxGaugeSampler>();
+        if (section.GetValue(nameof(MailboxOptions.DrainerEnabled), true))
+        {
+            services.TryAddSingleton<MailboxDrainer>();
+            services.AddHostedService(sp => sp.GetRequiredService<MailboxDrainer>());
+        }
+
         return services;
+    }
+
+    private static IMailboxStore CreateStore(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<MailboxOptions>>().Value;
+        var time = services.GetRequiredService<TimeProvider>();
+        var metrics = services.GetRequiredService<MailboxMetrics>();
+        if (MailboxOptionsValidator.ResolveStore(options) == MailboxStoreKind.Redis)
+        {
+            return new RedisMailboxStore(services.GetRequiredService<MailboxRedisConnection>().Multiplexer, options.Redis.KeyPrefix, time, metrics);
+        }
+
+        return new SqliteMailboxStore(Path.Combine(options.DataDir, options.Sqlite.FileName), options.Sqlite.Synchronous, time, metrics);
+    }
+}
+
+/// <summary>The mailbox's own Redis connection, opened on first use; it keeps reconnecting in the background when Redis is away.</summary>
+internal sealed class MailboxRedisConnection(IOptions<MailboxOptions> options) : IDisposable
+{
+    private readonly Lazy<ConnectionMultiplexer> _multiplexer = new(() =>
+    {
+        var configuration = ConfigurationOptions.Parse(options.Value.Redis.ConnectionString);
+        configuration.AbortOnConnectFail = false;
+        return ConnectionMultiplexer.Connect(configuration);
+    });
+
+    public IConnectionMultiplexer Multiplexer => _multiplexer.Value;
+
+    public void Dispose()
+    {
+        if (_multiplexer.IsValueCreated)
+        {
+            _multiplexer.Value.Dispose();
+        }
     }
 }

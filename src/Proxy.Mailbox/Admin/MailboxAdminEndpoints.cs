@@ -1,0 +1,129 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Proxy.Mailbox;
+
+/// <summary>
+/// Operator endpoints under <c>/admin/mailbox</c>: lanes and their depth, dead letters, replay and purge.
+/// Every call needs <c>X-Admin-Key</c> equal to <c>Mailbox:Admin:ApiKey</c>; with no key configured the endpoints
+/// are disabled and answer 404. Errors are RFC 9457 problem details.
+/// </summary>
+public static class MailboxAdminEndpoints
+{
+    public const string ApiKeyHeader = "X-Admin-Key";
+
+    private const int DefaultLimit = 100;
+    private const int MaxLimit = 1000;
+    private const string ProblemBase = "urn:edge-proxy:problem:mailbox-";
+
+    public static RouteGroupBuilder MapMailboxAdmin(this IEndpointRouteBuilder endpoints, string prefix = "/admin/mailbox")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var group = endpoints.MapGroup(prefix);
+        group.AddEndpointFilter(async (context, next) =>
+            Authorize(context.HttpContext) ?? await next(context).ConfigureAwait(false));
+
+        group.MapGet("/mailboxes", async (IMailboxStore store, TimeProvider time, int? limit, CancellationToken cancellationToken) =>
+        {
+            if (LimitProblem(limit) is { } problem)
+            {
+                return problem;
+            }
+
+            var now = time.GetUtcNow();
+            var lanes = await store.ListMailboxesAsync(limit ?? DefaultLimit, cancellationToken).ConfigureAwait(false);
+            return Results.Ok(new MailboxList(lanes.Select(s => new MailboxView(
+                s.Lane.Mailbox, s.Lane.Region, s.Depth, Math.Max(0, (now - s.OldestReceivedAt).TotalSeconds), s.HeadAttempts, s.HeadNextAttemptAt)).ToList()));
+        });
+
+        group.MapGet("/dead-letters", async (IMailboxStore store, string? mailbox, int? limit, CancellationToken cancellationToken) =>
+        {
+            if (LimitProblem(limit) is { } problem)
+            {
+                return problem;
+            }
+
+            if (mailbox is not null && !MailboxNames.IsValid(mailbox, allowColon: true))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "invalid-mailbox", "Invalid mailbox name", $"'{mailbox}' is not a mailbox name.");
+            }
+
+            var letters = await store.ListDeadLettersAsync(mailbox, limit ?? DefaultLimit, cancellationToken).ConfigureAwait(false);
+            return Results.Ok(new DeadLetterList(letters.Select(d => new DeadLetterView(
+                d.Entry.DeliveryId, d.Entry.Mailbox, d.Entry.Region, d.Entry.Method, d.Entry.PathAndQuery, d.Entry.ReceivedAt,
+                d.Entry.Attempts, d.Cause.Reason, d.Cause.LastStatus, d.Cause.LastError, d.DeadAt, d.Entry.Body.Length)).ToList()));
+        });
+
+        group.MapPost("/dead-letters/{deliveryId}/replay", async (IMailboxStore store, IMailboxSignal signal, string deliveryId, CancellationToken cancellationToken) =>
+        {
+            if (!await store.ReplayDeadLetterAsync(deliveryId, cancellationToken).ConfigureAwait(false))
+            {
+                return NoSuchDeadLetter(deliveryId);
+            }
+
+            signal.Notify("");
+            return Results.Ok(new ReplayResult(deliveryId, "replayed"));
+        });
+
+        group.MapDelete("/dead-letters/{deliveryId}", async (IMailboxStore store, string deliveryId, CancellationToken cancellationToken) =>
+            await store.PurgeDeadLetterAsync(deliveryId, cancellationToken).ConfigureAwait(false)
+                ? Results.NoContent()
+                : NoSuchDeadLetter(deliveryId));
+
+        return group;
+    }
+
+    private static IResult? Authorize(HttpContext context)
+    {
+        var configured = context.RequestServices.GetRequiredService<IOptionsMonitor<MailboxOptions>>().CurrentValue.Admin.ApiKey;
+        if (string.IsNullOrEmpty(configured))
+        {
+            return Problem(StatusCodes.Status404NotFound, "admin-disabled", "Mailbox admin API is disabled",
+                "Set Mailbox:Admin:ApiKey to enable the mailbox admin endpoints.");
+        }
+
+        if (!context.Request.Headers.TryGetValue(ApiKeyHeader, out var presented) || presented.Count != 1 || string.IsNullOrEmpty(presented[0]))
+        {
+            return Problem(StatusCodes.Status401Unauthorized, "missing-admin-key", "Admin key required", $"Send the admin key in the {ApiKeyHeader} header.");
+        }
+
+        if (!KeysMatch(configured, presented[0]!))
+        {
+            return Problem(StatusCodes.Status403Forbidden, "wrong-admin-key", "Admin key rejected", $"The {ApiKeyHeader} header does not match the configured key.");
+        }
+
+        return null;
+    }
+
+    /// <summary>Compares hashes of both keys in constant time, so neither the content nor the length leaks through timing.</summary>
+    private static bool KeysMatch(string configured, string presented) =>
+        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(configured)), SHA256.HashData(Encoding.UTF8.GetBytes(presented)));
+
+    private static IResult? LimitProblem(int? limit) =>
+        limit is < 1 or > MaxLimit
+            ? Problem(StatusCodes.Status400BadRequest, "invalid-limit", "Invalid limit", $"limit must be between 1 and {MaxLimit} (got {limit}).")
+            : null;
+
+    private static IResult NoSuchDeadLetter(string deliveryId) =>
+        Problem(StatusCodes.Status404NotFound, "dead-letter-not-found", "No such dead letter", $"There is no dead letter with delivery id '{deliveryId}'.");
+
+    private static IResult Problem(int status, string type, string title, string detail) =>
+        Results.Problem(detail: detail, statusCode: status, title: title, type: ProblemBase + type);
+
+    private sealed record MailboxList(IReadOnlyList<MailboxView> Mailboxes);
+
+    private sealed record MailboxView(string Mailbox, string Region, long Depth, double OldestAgeSeconds, int HeadAttempts, DateTimeOffset HeadNextAttemptAt);
+
+    private sealed record DeadLetterList(IReadOnlyList<DeadLetterView> DeadLetters);
+
+    private sealed record DeadLetterView(
+        string DeliveryId, string Mailbox, string Region, string Method, string Path, DateTimeOffset ReceivedAt, int Attempts,
+        string Reason, int? LastStatus, string? LastError, DateTimeOffset DeadAt, int BodyBytes);
+
+    private sealed record ReplayResult(string DeliveryId, string Status);
+}

@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Proxy.Testing;
+
+namespace Proxy.Mailbox.Tests;
+
+public sealed class MailboxServiceCollectionTests(RedisServer redis) : IClassFixture<RedisServer>, IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _directory.Dispose();
+    }
+
+    private IHost Build(Dictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Mailbox:DataDir"] = _directory.Path }.Concat(settings));
+        builder.Services.AddSingleton<IRegionEndpoints>(new StaticRegionEndpoints());
+        builder.Services.AddWebhookMailbox(builder.Configuration);
+        return builder.Build();
+    }
+
+    [Fact]
+    public void Without_a_redis_connection_string_the_store_is_a_sqlite_file_in_the_data_folder()
+    {
+        using var host = Build([]);
+
+        var store = host.Services.GetRequiredService<IMailboxStore>();
+
+        store.Should().BeOfType<SqliteMailboxStore>().Which.FilePath.Should().Be(Path.Combine(_directory.Path, "mailbox.db"));
+        host.Services.GetServices<IHostedService>().Should().Contain(s => s is MailboxDrainer).And.Contain(s => s is MailboxGaugeSampler);
+        host.Services.GetRequiredService<IMailboxNamer>().Should().NotBeNull();
+        host.Services.GetRequiredService<IMailboxSignal>().Should().BeSameAs(host.Services.GetRequiredService<MailboxSignal>());
+    }
+
+    [Theory]
+    [InlineData("Mailbox:Redis:ConnectionString")]
+    [InlineData("Redis:ConnectionString")]
+    public void A_redis_connection_string_selects_the_redis_store(string key)
+    {
+        using var host = Build(new() { [key] = redis.ConnectionString });
+
+        host.Services.GetRequiredService<IMailboxStore>().Should().BeOfType<RedisMailboxStore>();
+        host.Services.GetRequiredService<IWebhookRateCounter>().Should().BeOfType<RedisWebhookRateCounter>();
+    }
+
+    [Fact]
+    public void The_store_can_be_forced_to_sqlite_beside_a_shared_redis()
+    {
+        using var host = Build(new() { ["Redis:ConnectionString"] = redis.ConnectionString, ["Mailbox:Store"] = "Sqlite" });
+
+        host.Services.GetRequiredService<IMailboxStore>().Should().BeOfType<SqliteMailboxStore>();
+    }
+
+    [Fact]
+    public void The_drainer_can_be_switched_off()
+    {
+        using var host = Build(new() { ["Mailbox:DrainerEnabled"] = "false" });
+
+        host.Services.GetServices<IHostedService>().Should().NotContain(s => s is MailboxDrainer);
+    }
+
+    [Theory]
+    [InlineData("Mailbox:Backoff:Rate", "0.5", "Mailbox:Backoff:Rate")]
+    [InlineData("Mailbox:MaxAttempts", "0", "Mailbox:MaxAttempts")]
+    [InlineData("Mailbox:MaxAge", "-1.00:00:00", "Mailbox:MaxAge")]
+    [InlineData("Mailbox:LeaseSeconds", "10", "Mailbox:LeaseSeconds")]
+    [InlineData("Mailbox:Parallel:Workers", "0", "Mailbox:Parallel:Workers")]
+    [InlineData("Mailbox:Redis:ConnectionString", "127.0.0.1:1,notAnOption=1", "Mailbox:Redis:ConnectionString")]
+    [InlineData("Mailbox:Store", "Redis", "Mailbox:Store")]
+    public async Task A_bad_setting_stops_the_start_with_an_error_naming_the_key(string key, string value, string named)
+    {
+        using var host = Build(new() { [key] = value });
+
+        var start = () => host.StartAsync(TestContext.Current.CancellationToken);
+
+        (await start.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(named);
+    }
+}
