@@ -53,7 +53,10 @@ internal sealed partial class IntegrationRoutingMiddleware(
         using var activity = RoutingActivity.Source.StartActivity("webhook route");
         activity?.SetTag("webhook.provider", provider);
 
-        var read = await WebhookRequestReader.ReadAsync(context, settings.MaxBodyBytes, settings.BodyReadTimeout);
+        // One timer per request: first the body-read deadline, then (re-armed) the sync deadline of region calls.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(settings.BodyReadTimeout);
+        var read = await WebhookRequestReader.ReadAsync(context, settings.MaxBodyBytes, settings.BodyReadTimeout, deadline.Token);
         if (read.Request is not { } webhook)
         {
             await RejectAsync(context, provider, read.Status, read.ProblemType!, read.Detail!, activity);
@@ -72,7 +75,7 @@ internal sealed partial class IntegrationRoutingMiddleware(
         {
             case RoutingIntent.Control:
                 await ForwardThroughYarpAsync(context, provider, RoutingModes.Control, settings.ControlCluster, "control",
-                    clusters.ById(settings.ControlCluster), settings, activity);
+                    clusters.ById(settings.ControlCluster), settings, deadline, activity);
                 break;
             case RoutingIntent.Reject reject:
                 await RejectAsync(context, provider, reject.Status, reject.ProblemType, reject.Detail, activity);
@@ -82,7 +85,7 @@ internal sealed partial class IntegrationRoutingMiddleware(
                 context.Response.StatusCode = respond.Status;
                 break;
             case RoutingIntent.ToRegions toRegions:
-                await ToRegionsAsync(context, webhook, provider, toRegions, settings, activity);
+                await ToRegionsAsync(context, webhook, provider, toRegions, settings, deadline, activity);
                 break;
         }
     }
@@ -108,7 +111,7 @@ internal sealed partial class IntegrationRoutingMiddleware(
     }
 
     private async Task ToRegionsAsync(HttpContext context, WebhookRequest webhook, string provider,
-        RoutingIntent.ToRegions intent, RoutingOptions settings, Activity? activity)
+        RoutingIntent.ToRegions intent, RoutingOptions settings, CancellationTokenSource deadline, Activity? activity)
     {
         var resolution = await resolver.ResolveAsync(intent.Target, context.RequestAborted);
         activity?.SetTag("proxy.target", intent.Target.ToString());
@@ -141,7 +144,7 @@ internal sealed partial class IntegrationRoutingMiddleware(
         {
             var first = resolution.Regions[0];
             await ForwardThroughYarpAsync(context, provider, RoutingModes.FirstRegion, first, first,
-                clusters.ForRegion(first), settings, activity);
+                clusters.ForRegion(first), settings, deadline, activity);
             return;
         }
 
@@ -187,7 +190,7 @@ internal sealed partial class IntegrationRoutingMiddleware(
     }
 
     private async Task ForwardThroughYarpAsync(HttpContext context, string provider, string mode, string target,
-        string answeredBy, ClusterState? cluster, RoutingOptions settings, Activity? activity)
+        string answeredBy, ClusterState? cluster, RoutingOptions settings, CancellationTokenSource deadline, Activity? activity)
     {
         Decided(activity, provider, mode);
         if (cluster is null)
@@ -211,7 +214,6 @@ internal sealed partial class IntegrationRoutingMiddleware(
 
         var isRegion = mode != RoutingModes.Control;
         var originalAborted = context.RequestAborted;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(originalAborted);
         if (isRegion)
         {
             // A sync sender (Slack: 3 s) gets a clear 504 instead of its own timeout and a blind retry.
@@ -237,7 +239,7 @@ internal sealed partial class IntegrationRoutingMiddleware(
             return;
         }
 
-        var timedOut = deadline.IsCancellationRequested && !originalAborted.IsCancellationRequested;
+        var timedOut = isRegion && deadline.IsCancellationRequested && !originalAborted.IsCancellationRequested;
         var errorType = timedOut ? ForwardingErrors.Timeout
             : error.Exception is HttpRequestException http ? ForwardingErrors.Classify(http)
             : ForwardingErrors.Classify(error.Error);

@@ -1,15 +1,10 @@
-using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Extensions.Primitives;
 
 namespace Proxy.Routing.Parsers;
 
 /// <summary>Small, allocation-conscious readers shared by the provider parsers. All of them are total: bad input gives false.</summary>
 internal static class PayloadReader
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     public static bool TryParseJson(ReadOnlyMemory<byte> body, out JsonDocument? document)
     {
         try
@@ -34,22 +29,6 @@ internal static class PayloadReader
         catch (JsonException)
         {
             document = null;
-            return false;
-        }
-    }
-
-    /// <summary>Parses an application/x-www-form-urlencoded body; false when it is not valid UTF-8.</summary>
-    public static bool TryParseForm(ReadOnlyMemory<byte> body, out Dictionary<string, StringValues> form)
-    {
-        try
-        {
-            var text = StrictUtf8.GetString(body.Span);
-            form = new FormReader(text).ReadForm();
-            return true;
-        }
-        catch (Exception ex) when (ex is DecoderFallbackException or InvalidDataException)
-        {
-            form = [];
             return false;
         }
     }

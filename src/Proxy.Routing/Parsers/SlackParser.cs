@@ -59,29 +59,30 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
 
     private RoutingIntent ParseFormWithTeam(WebhookRequest request, string what)
     {
-        if (!PayloadReader.TryParseForm(request.Body, out var form))
+        if (!FormFields.IsValid(request.Body.Span))
         {
             return Malformed($"the Slack {what} body is not a valid form");
         }
 
-        var team = form.TryGetValue("team_id", out var values) ? values.ToString() : null;
+        var team = FormFields.Get(request.Body.Span, "team_id");
         return string.IsNullOrEmpty(team) ? MissingTeam(what) : ToRegions(team, RegionDelivery.FirstRegion, $"slack {what}");
     }
 
     private RoutingIntent ParseAction(WebhookRequest request, bool optionsLoad = false)
     {
         var what = optionsLoad ? "options load" : "action";
-        if (!PayloadReader.TryParseForm(request.Body, out var form))
+        if (!FormFields.IsValid(request.Body.Span))
         {
             return Malformed($"the Slack {what} body is not a valid form");
         }
 
-        if (!form.TryGetValue("payload", out var payload) || string.IsNullOrEmpty(payload.ToString()))
+        var payload = FormFields.Get(request.Body.Span, "payload");
+        if (string.IsNullOrEmpty(payload))
         {
             return Malformed($"the Slack {what} form has no payload field");
         }
 
-        if (!PayloadReader.TryParseJson(payload.ToString(), out var document))
+        if (!PayloadReader.TryParseJson(payload, out var document))
         {
             return Malformed($"the Slack {what} payload is not valid JSON");
         }

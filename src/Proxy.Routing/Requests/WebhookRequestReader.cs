@@ -8,7 +8,8 @@ internal static class WebhookRequestReader
 {
     public readonly record struct Outcome(WebhookRequest? Request, int Status, string? ProblemType, string? Detail);
 
-    public static async Task<Outcome> ReadAsync(HttpContext context, long maxBytes, TimeSpan timeout)
+    /// <param name="deadline">Cancelled when the sender took too long (linked to the request's own abort token).</param>
+    public static async Task<Outcome> ReadAsync(HttpContext context, long maxBytes, TimeSpan timeout, CancellationToken deadline)
     {
         var request = context.Request;
         if (request.ContentLength is { } declared && declared > maxBytes)
@@ -16,12 +17,10 @@ internal static class WebhookRequestReader
             return TooLarge(maxBytes);
         }
 
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        deadline.CancelAfter(timeout);
         byte[] body;
         try
         {
-            body = await ReadBodyAsync(request.Body, request.ContentLength, maxBytes, deadline.Token);
+            body = await ReadBodyAsync(request.Body, request.ContentLength, maxBytes, deadline);
         }
         catch (BodyTooLargeException)
         {
