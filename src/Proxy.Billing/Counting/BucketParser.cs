@@ -43,7 +43,9 @@ internal static class BucketParser
         ulong? metricId = null;
         var valueKind = BucketValueKind.Missing;
         var numberValue = 0d;
-        Range? mappingMeta = null;
+        var hasMappingMeta = false;
+        Range? deferredMappingMeta = null;
+        string? mri = null;
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -107,9 +109,22 @@ internal static class BucketParser
                     return false;
                 }
 
-                var start = (int)reader.TokenStartIndex;
-                reader.Skip();
-                mappingMeta = start..(int)reader.BytesConsumed;
+                hasMappingMeta = true;
+                deferredMappingMeta = null;
+                if (metricId is { } known)
+                {
+                    // The usual order (metric_id first): resolve in the same pass.
+                    if (!TryResolveMri(ref reader, known, out mri, out error))
+                    {
+                        return false;
+                    }
+                }
+                else
+                {
+                    var start = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    deferredMappingMeta = start..(int)reader.BytesConsumed;
+                }
             }
             else
             {
@@ -139,17 +154,24 @@ internal static class BucketParser
             return false;
         }
 
-        if (mappingMeta is not { } meta)
+        if (!hasMappingMeta)
         {
             error = Missing("mapping_meta");
             return false;
         }
 
-        if (!TryResolveMri(utf8[meta], metricId.Value, out var mri, out error))
+        if (deferredMappingMeta is { } meta)
         {
-            return false;
+            // mapping_meta came before metric_id: read it again now that the id is known.
+            var again = new Utf8JsonReader(utf8[meta]);
+            again.Read();
+            if (!TryResolveMri(ref again, metricId.Value, out mri, out error))
+            {
+                return false;
+            }
         }
 
+        error = default;
         bucket = new BillingBucket(orgId.Value, projectId.Value, metricId.Value, valueKind, integerValue, numberValue, mri);
         return true;
     }
@@ -157,8 +179,9 @@ internal static class BucketParser
     /// <summary>
     /// The reference's <c>_resolve</c>: the outer values in order, the first whose entry for the metric id
     /// (as a decimal string) is not null. Every outer value must be an object, the entry a string or null.
+    /// The reader starts on the object's StartObject and ends on its EndObject.
     /// </summary>
-    private static bool TryResolveMri(ReadOnlySpan<byte> mappingMeta, ulong metricId, out string? mri, out BucketError error)
+    private static bool TryResolveMri(ref Utf8JsonReader reader, ulong metricId, out string? mri, out BucketError error)
     {
         Span<byte> id = stackalloc byte[20];
         Utf8Formatter.TryFormat(metricId, id, out var idLength);
@@ -166,8 +189,6 @@ internal static class BucketParser
 
         mri = null;
         error = default;
-        var reader = new Utf8JsonReader(mappingMeta);
-        reader.Read();
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             reader.Read();

@@ -12,25 +12,36 @@ internal readonly record struct MetricResourceIdentifier(string Entity, string N
 
     public static bool TryParse(string? text, out MetricResourceIdentifier mri)
     {
-        mri = default;
-        if (text is null)
+        if (!TrySplit(text, out var colon, out var slash, out var at, out var unitLength))
+        {
+            mri = default;
+            return false;
+        }
+
+        mri = new MetricResourceIdentifier(text![..colon], text[(colon + 1)..slash], text[(slash + 1)..at], text.Substring(at + 1, unitLength));
+        return true;
+    }
+
+    /// <summary>Whether the text is a valid MRI in the <c>custom</c> namespace; allocates nothing.</summary>
+    public static bool IsCustomMetric(string? text) =>
+        TrySplit(text, out var colon, out var slash, out _, out _) && text.AsSpan(colon + 1, slash - colon - 1).SequenceEqual("custom");
+
+    private static bool TrySplit(string? text, out int colon, out int slash, out int at, out int unitLength)
+    {
+        slash = at = unitLength = 0;
+        colon = text?.IndexOf(':', StringComparison.Ordinal) ?? -1;
+        if (text is null || colon < 1)
         {
             return false;
         }
 
-        var colon = text.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 1)
-        {
-            return false;
-        }
-
-        var slash = text.IndexOf('/', colon + 1);
+        slash = text.IndexOf('/', colon + 1);
         if (slash < colon + 2)
         {
             return false;
         }
 
-        var at = text.IndexOf('@', slash + 1);
+        at = text.IndexOf('@', slash + 1);
         if (at < slash + 2)
         {
             return false;
@@ -42,13 +53,8 @@ internal readonly record struct MetricResourceIdentifier(string Entity, string N
             unit = unit[..^1];
         }
 
-        if (unit.IsEmpty || unit.Contains('\n'))
-        {
-            return false;
-        }
-
-        mri = new MetricResourceIdentifier(text[..colon], text[(colon + 1)..slash], text[(slash + 1)..at], unit.ToString());
-        return true;
+        unitLength = unit.Length;
+        return !unit.IsEmpty && !unit.Contains('\n');
     }
 
     public override string ToString() => $"{Entity}:{Namespace}/{Name}@{Unit}";

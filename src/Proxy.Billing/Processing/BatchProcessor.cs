@@ -85,7 +85,7 @@ internal sealed class BatchProcessor(
             });
         }
 
-        if (MetricResourceIdentifier.TryParse(bucket.Mri, out var mri) && mri.IsCustom)
+        if (MetricResourceIdentifier.IsCustomMetric(bucket.Mri))
         {
             sightings.Add(new CustomMetricSighting(index, input.Id, bucket.OrgId, bucket.ProjectId));
         }

@@ -62,6 +62,26 @@ public sealed class BucketParserTests
     }
 
     [Fact]
+    internal void Resolves_the_mri_when_mapping_meta_comes_before_metric_id()
+    {
+        var json = """{"mapping_meta":{"h":{"10":null},"c":{"10":"d:custom/late@ms"}},"org_id":1,"project_id":2,"metric_id":10}""";
+
+        BucketParser.TryParse(Encoding.UTF8.GetBytes(json), out var bucket, out _).Should().BeTrue();
+
+        bucket.Mri.Should().Be("d:custom/late@ms");
+    }
+
+    [Theory]
+    [InlineData("""{"mapping_meta":{"c":"x"},"org_id":1,"project_id":2,"metric_id":10}""")]
+    [InlineData("""{"mapping_meta":{"c":{"10":false}},"org_id":1,"project_id":2,"metric_id":10}""")]
+    internal void Checks_mapping_meta_that_comes_before_metric_id(string json)
+    {
+        BucketParser.TryParse(Encoding.UTF8.GetBytes(json), out _, out var error).Should().BeFalse();
+
+        error.Reason.Should().Be(PoisonReason.WrongType);
+    }
+
+    [Fact]
     internal void Resolves_no_mri_when_the_metric_id_is_not_in_mapping_meta()
     {
         var json = """{"org_id":1,"project_id":2,"metric_id":10,"mapping_meta":{"c":{"100":"d:custom/x@ms"}}}""";

@@ -18,6 +18,7 @@ public sealed class MetricResourceIdentifierTests
 
         mri.Should().Be(new MetricResourceIdentifier(entity, ns, name, unit));
         mri.IsCustom.Should().Be(custom);
+        MetricResourceIdentifier.IsCustomMetric(text).Should().Be(custom);
     }
 
     [Theory]
@@ -34,5 +35,6 @@ public sealed class MetricResourceIdentifierTests
     internal void Rejects_what_the_reference_regex_does_not_match(string? text)
     {
         MetricResourceIdentifier.TryParse(text, out _).Should().BeFalse();
+        MetricResourceIdentifier.IsCustomMetric(text).Should().BeFalse();
     }
 }
