@@ -7,7 +7,7 @@ namespace Proxy.Host.Tests;
 
 /// <summary>Activity listeners are process-wide, so these tests run alone (no other test's spans are collected).</summary>
 [CollectionDefinition(nameof(TelemetryTests), DisableParallelization = true)]
-public sealed class TelemetryCollection;
+public sealed class TelemetryRunsAlone;
 
 [Collection(nameof(TelemetryTests))]
 public class TelemetryTests
