@@ -49,7 +49,8 @@ internal static class BucketParser
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("org_id"u8))
+            var key = KeyOf(reader);
+            if (key == BucketKey.OrgId)
             {
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value))
@@ -60,7 +61,7 @@ internal static class BucketParser
 
                 orgId = value;
             }
-            else if (reader.ValueTextEquals("project_id"u8))
+            else if (key == BucketKey.ProjectId)
             {
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value))
@@ -71,7 +72,7 @@ internal static class BucketParser
 
                 projectId = value;
             }
-            else if (reader.ValueTextEquals("metric_id"u8))
+            else if (key == BucketKey.MetricId)
             {
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.Number || !reader.TryGetUInt64(out var value))
@@ -82,7 +83,7 @@ internal static class BucketParser
 
                 metricId = value;
             }
-            else if (reader.ValueTextEquals("value"u8))
+            else if (key == BucketKey.Value)
             {
                 reader.Read();
                 valueKind = KindOf(reader.TokenType);
@@ -100,7 +101,7 @@ internal static class BucketParser
 
                 reader.Skip();
             }
-            else if (reader.ValueTextEquals("mapping_meta"u8))
+            else if (key == BucketKey.MappingMeta)
             {
                 reader.Read();
                 if (reader.TokenType != JsonTokenType.StartObject)
@@ -231,6 +232,31 @@ internal static class BucketParser
         return true;
     }
 
+    /// <summary>Which of the keys billing reads the current property name is; by length first, as most keys are skipped.</summary>
+    private static BucketKey KeyOf(in Utf8JsonReader reader)
+    {
+        if (reader.ValueIsEscaped)
+        {
+            return reader.ValueTextEquals("org_id"u8) ? BucketKey.OrgId
+                : reader.ValueTextEquals("project_id"u8) ? BucketKey.ProjectId
+                : reader.ValueTextEquals("metric_id"u8) ? BucketKey.MetricId
+                : reader.ValueTextEquals("value"u8) ? BucketKey.Value
+                : reader.ValueTextEquals("mapping_meta"u8) ? BucketKey.MappingMeta
+                : BucketKey.Other;
+        }
+
+        var name = reader.ValueSpan;
+        return name.Length switch
+        {
+            5 when name.SequenceEqual("value"u8) => BucketKey.Value,
+            6 when name.SequenceEqual("org_id"u8) => BucketKey.OrgId,
+            9 when name.SequenceEqual("metric_id"u8) => BucketKey.MetricId,
+            10 when name.SequenceEqual("project_id"u8) => BucketKey.ProjectId,
+            12 when name.SequenceEqual("mapping_meta"u8) => BucketKey.MappingMeta,
+            _ => BucketKey.Other,
+        };
+    }
+
     private static BucketValueKind KindOf(JsonTokenType token) => token switch
     {
         JsonTokenType.Number => BucketValueKind.Number,
@@ -244,4 +270,14 @@ internal static class BucketParser
     private static BucketError Missing(string key) => new(PoisonReason.MissingKey, $"missing key '{key}'");
 
     private static BucketError Wrong(string key, string expected) => new(PoisonReason.WrongType, $"{key} must be {expected}");
+
+    private enum BucketKey
+    {
+        Other,
+        OrgId,
+        ProjectId,
+        MetricId,
+        Value,
+        MappingMeta,
+    }
 }

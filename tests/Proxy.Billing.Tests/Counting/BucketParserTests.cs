@@ -103,6 +103,16 @@ public sealed class BucketParserTests
     }
 
     [Fact]
+    internal void Reads_keys_written_with_escapes()
+    {
+        var json = """{"org\u005fid":1,"project_id":2,"metric\u005fid":3,"\u0076alue":4,"mapping\u005fmeta":{"c":{"3":"c:custom/x@none"}}}""";
+
+        BucketParser.TryParse(Encoding.UTF8.GetBytes(json), out var bucket, out var error).Should().BeTrue(error.ToString());
+
+        bucket.Should().Be(new BillingBucket(1, 2, 3, BucketValueKind.Number, 4, 4, "c:custom/x@none"));
+    }
+
+    [Fact]
     internal void Ignores_keys_it_does_not_read_whatever_their_type()
     {
         var json = """{"tags":[1,{"a":null}],"timestamp":"soon","org_id":1,"project_id":2,"metric_id":3,"mapping_meta":{},"extra":{"deep":[[[]]]}}""";
