@@ -97,9 +97,26 @@ public sealed record BillingKafkaOptions
     public Dictionary<string, string> Producer { get; set; } = [];
 }
 
+/// <summary>Where project flags are kept.</summary>
+public enum ProjectFlagsStoreKind
+{
+    /// <summary>In Redis, one key per project (<see cref="CustomMetricFlagOptions.ProjectFlagsKeyPrefix"/>).</summary>
+    Redis,
+
+    /// <summary>Behind a silo's HTTP API (<see cref="CustomMetricFlagOptions.HttpBaseAddress"/>).</summary>
+    Http,
+}
+
 /// <summary>The custom-metric flag (reference §5.4).</summary>
 public sealed record CustomMetricFlagOptions
 {
+    public ProjectFlagsStoreKind Store { get; set; } = ProjectFlagsStoreKind.Redis;
+
+    /// <summary>With <c>Store=Http</c>: the silo's base address, e.g. <c>http://region-us:8080/internal/</c>.</summary>
+    public string HttpBaseAddress { get; set; } = "";
+
+    public TimeSpan HttpTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Life of the <c>has-custom-metrics-flag-updated:{org}:{project}</c> key: 7 days, as the reference.</summary>
     public TimeSpan FlagUpdatedTtl { get; set; } = TimeSpan.FromDays(7);
 

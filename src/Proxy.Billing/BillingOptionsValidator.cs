@@ -31,6 +31,15 @@ internal sealed class BillingOptionsValidator : IValidateOptions<BillingOptions>
         RequirePositive(failures, "Billing:Flags:ProjectCacheTtl", options.Flags.ProjectCacheTtl);
         RequireText(failures, "Billing:Flags:ProjectFlagsKeyPrefix", options.Flags.ProjectFlagsKeyPrefix);
         RequireText(failures, "Billing:Flags:EventMarkerKeyPrefix", options.Flags.EventMarkerKeyPrefix);
+        if (options.Flags.Store == ProjectFlagsStoreKind.Http)
+        {
+            if (!Uri.TryCreate(options.Flags.HttpBaseAddress, UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
+            {
+                failures.Add("Billing:Flags:HttpBaseAddress must be an absolute http(s) address with Billing:Flags:Store=Http.");
+            }
+
+            RequirePositive(failures, "Billing:Flags:HttpTimeout", options.Flags.HttpTimeout);
+        }
 
         if (options.Transport == BillingTransportKind.Redis)
         {

@@ -34,7 +34,22 @@ public static class BillingServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<BillingMetrics>();
         services.TryAddSingleton<BillingRedisConnection>();
-        services.TryAddSingleton<IProjectFlagsStore, RedisProjectFlagsStore>();
+        if (section.GetValue<ProjectFlagsStoreKind>("Flags:Store") == ProjectFlagsStoreKind.Http)
+        {
+            services.AddHttpClient(HttpProjectFlagsStore.ClientName, (provider, client) =>
+            {
+                var flags = provider.GetRequiredService<IOptions<BillingOptions>>().Value.Flags;
+                var address = flags.HttpBaseAddress;
+                client.BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+                client.Timeout = flags.HttpTimeout;
+            });
+            services.TryAddSingleton<IProjectFlagsStore, HttpProjectFlagsStore>();
+        }
+        else
+        {
+            services.TryAddSingleton<IProjectFlagsStore, RedisProjectFlagsStore>();
+        }
+
         services.TryAddSingleton<ProjectFlagsCache>();
         services.TryAddSingleton<OutcomeWriter>();
         services.TryAddSingleton<CustomMetricFlagger>();

@@ -61,6 +61,7 @@ public sealed class BillingRegistrationTests
     [InlineData("Billing:Redis:OutcomesStream", "outcomes", "Billing:Redis stream names")]
     [InlineData("Billing:Redis:ClaimMinIdle", "-00:00:01", "Billing:Redis:ClaimMinIdle must be a positive duration.")]
     [InlineData("Billing:Flags:FlagUpdatedTtl", "00:00:00", "Billing:Flags:FlagUpdatedTtl must be a positive duration.")]
+    [InlineData("Billing:Flags:Store", "Http", "Billing:Flags:HttpBaseAddress must be an absolute http(s) address")]
     internal void A_bad_value_fails_at_start_naming_its_key(string key, string value, string message)
     {
         var settings = new Dictionary<string, string?> { ["Billing:Enabled"] = "true", ["Billing:Redis:ConnectionString"] = "x", [key] = value };

@@ -7,4 +7,6 @@ namespace Proxy.Billing.Messages;
 [JsonSerializable(typeof(MetricBucket))]
 [JsonSerializable(typeof(Outcome))]
 [JsonSerializable(typeof(FirstCustomMetricReceived))]
+[JsonSerializable(typeof(Flags.ProjectFlagsDocument))]
+[JsonSerializable(typeof(Flags.AddProjectFlagsRequest))]
 public sealed partial class BillingJsonContext : JsonSerializerContext;
