@@ -13,15 +13,18 @@ public enum SqliteDurability
 }
 
 /// <summary>
-/// The embedded store: one SQLite file in WAL mode. All work goes through one connection guarded by a lock
-/// (SQLite runs one writer at a time anyway); a second process on the same file waits on SQLite's busy timeout.
+/// The embedded store: one SQLite file in WAL mode. Writes go through one connection guarded by a lock (SQLite runs
+/// one writer at a time anyway); reads use a second connection, which WAL lets run beside the writer, so that polls,
+/// listings and gauge reads never hold an append back. A second process on the same file waits on the busy timeout.
 /// </summary>
 internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
 {
     private const string EntryColumns = "delivery_id, mailbox, region, method, path, headers, body, received_at, attempts, next_attempt_at, trace_parent";
 
     private readonly SqliteConnection _connection;
+    private readonly SqliteConnection _reader;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly SemaphoreSlim _readLock = new(1, 1);
     private readonly TimeProvider _time;
     private readonly MailboxMetrics? _metrics;
 
@@ -37,13 +40,14 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         }
 
         FilePath = filePath;
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        var connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = filePath,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
             DefaultTimeout = 30,
-        }.ToString());
+        }.ToString();
+        _connection = new SqliteConnection(connectionString);
         _connection.Open();
         var synchronous = durability == SqliteDurability.Full ? "FULL" : "NORMAL";
         Execute($"""
@@ -89,6 +93,8 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
             CREATE INDEX IF NOT EXISTS ix_mailbox_dead_letters_mailbox ON mailbox_dead_letters (mailbox, dead_at);
             CREATE INDEX IF NOT EXISTS ix_mailbox_dead_letters_dead_at ON mailbox_dead_letters (dead_at);
             """);
+        _reader = new SqliteConnection(connectionString);
+        _reader.Open();
     }
 
     public string FilePath { get; }
@@ -121,9 +127,9 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     public Task<IReadOnlyList<MailboxLane>> GetDueLanesAsync(int limit, CancellationToken cancellationToken = default)
     {
         var now = Now();
-        return WithLockAsync<IReadOnlyList<MailboxLane>>(() =>
+        return ReadAsync<IReadOnlyList<MailboxLane>>(() =>
         {
-            using var command = Command("""
+            using var command = Query("""
                 SELECT mailbox, region FROM (
                     SELECT l.mailbox, l.region,
                         (SELECT e.seq FROM mailbox_entries e WHERE e.mailbox = l.mailbox AND e.region = l.region ORDER BY e.seq LIMIT 1) AS head
@@ -208,9 +214,9 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     public Task<IReadOnlyList<MailboxEntry>> PeekAsync(MailboxLane lane, int count, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lane);
-        return WithLockAsync<IReadOnlyList<MailboxEntry>>(() =>
+        return ReadAsync<IReadOnlyList<MailboxEntry>>(() =>
         {
-            using var command = Command($"SELECT {EntryColumns} FROM mailbox_entries WHERE mailbox = $m AND region = $r ORDER BY seq LIMIT $count");
+            using var command = Query($"SELECT {EntryColumns} FROM mailbox_entries WHERE mailbox = $m AND region = $r ORDER BY seq LIMIT $count");
             Bind(command, ("$m", lane.Mailbox), ("$r", lane.Region), ("$count", count));
             using var reader = command.ExecuteReader();
             var entries = new List<MailboxEntry>();
@@ -269,9 +275,9 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     }
 
     public Task<IReadOnlyList<MailboxSummary>> ListMailboxesAsync(int limit, CancellationToken cancellationToken = default) =>
-        WithLockAsync<IReadOnlyList<MailboxSummary>>(() =>
+        ReadAsync<IReadOnlyList<MailboxSummary>>(() =>
         {
-            using var command = Command("""
+            using var command = Query("""
                 SELECT g.mailbox, g.region, g.depth, h.received_at, h.attempts, h.next_attempt_at FROM (
                     SELECT mailbox, region, COUNT(*) AS depth, MIN(seq) AS head FROM mailbox_entries GROUP BY mailbox, region) g
                 JOIN mailbox_entries h ON h.seq = g.head
@@ -290,10 +296,10 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         }, cancellationToken);
 
     public Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string? mailbox, int limit, CancellationToken cancellationToken = default) =>
-        WithLockAsync<IReadOnlyList<DeadLetter>>(() =>
+        ReadAsync<IReadOnlyList<DeadLetter>>(() =>
         {
             var filter = mailbox is null ? "" : "WHERE mailbox = $m";
-            using var command = Command($"SELECT {EntryColumns}, dead_at, reason, last_status, last_error FROM mailbox_dead_letters {filter} ORDER BY dead_at, rowid LIMIT $limit");
+            using var command = Query($"SELECT {EntryColumns}, dead_at, reason, last_status, last_error FROM mailbox_dead_letters {filter} ORDER BY dead_at, rowid LIMIT $limit");
             Bind(command, ("$m", mailbox), ("$limit", limit));
             using var reader = command.ExecuteReader();
             var letters = new List<DeadLetter>();
@@ -346,9 +352,9 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         }, cancellationToken);
 
     public Task<MailboxStats> GetStatsAsync(CancellationToken cancellationToken = default) =>
-        WithLockAsync(() =>
+        ReadAsync(() =>
         {
-            using var command = Command("""
+            using var command = Query("""
                 SELECT (SELECT COUNT(*) FROM mailbox_entries),
                        (SELECT COUNT(*) FROM mailbox_dead_letters),
                        (SELECT MIN(e.received_at) FROM mailbox_lanes l JOIN mailbox_entries e ON e.seq =
@@ -362,7 +368,9 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     public void Dispose()
     {
         _connection.Dispose();
+        _reader.Dispose();
         _lock.Dispose();
+        _readLock.Dispose();
     }
 
     private Task<bool> UpdateLeasedEntryAsync(MailboxLease lease, string deliveryId, string assignment, DateTimeOffset instant, CancellationToken cancellationToken)
@@ -398,16 +406,20 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
 
     private long Now() => EntryCodec.ToMilliseconds(_time.GetUtcNow());
 
-    private async Task<T> WithLockAsync<T>(Func<T> work, CancellationToken cancellationToken)
+    private Task<T> ReadAsync<T>(Func<T> work, CancellationToken cancellationToken) => UnderAsync(_readLock, work, cancellationToken);
+
+    private Task<T> WithLockAsync<T>(Func<T> work, CancellationToken cancellationToken) => UnderAsync(_lock, work, cancellationToken);
+
+    private static async Task<T> UnderAsync<T>(SemaphoreSlim gate, Func<T> work, CancellationToken cancellationToken)
     {
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return work();
         }
         finally
         {
-            _lock.Release();
+            gate.Release();
         }
     }
 
@@ -416,6 +428,13 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         var command = _connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = transaction;
+        return command;
+    }
+
+    private SqliteCommand Query(string sql)
+    {
+        var command = _reader.CreateCommand();
+        command.CommandText = sql;
         return command;
     }
 
