@@ -235,13 +235,13 @@ internal sealed partial class MailboxDrainer(
 
         if (entry.Attempts >= settings.MaxAttempts)
         {
-            await DropAsync(entry, DeliveryOutcomes.AttemptsExceeded, new DeadLetterCause(DeliveryOutcomes.AttemptsExceeded, null, null)).ConfigureAwait(false);
+            await DropAsync(entry, entry.Attempts, DeliveryOutcomes.AttemptsExceeded, new DeadLetterCause(DeliveryOutcomes.AttemptsExceeded, null, null)).ConfigureAwait(false);
             return true;
         }
 
         if (now - entry.ReceivedAt > settings.MaxAge)
         {
-            await DropAsync(entry, DeliveryOutcomes.MaxAge, new DeadLetterCause(DeliveryOutcomes.MaxAge, null, null)).ConfigureAwait(false);
+            await DropAsync(entry, entry.Attempts, DeliveryOutcomes.MaxAge, new DeadLetterCause(DeliveryOutcomes.MaxAge, null, null)).ConfigureAwait(false);
             return true;
         }
 
@@ -268,14 +268,14 @@ internal sealed partial class MailboxDrainer(
         var errorName = DeliveryVerdict.ErrorName(result);
         if (verdict.Decision == DeliveryDecision.Drop)
         {
-            await DropAsync(entry, DeliveryOutcomes.Dropped, new DeadLetterCause(verdict.FailureReason!, result.StatusCode, errorName)).ConfigureAwait(false);
+            await DropAsync(entry, attempt, DeliveryOutcomes.Dropped, new DeadLetterCause(verdict.FailureReason!, result.StatusCode, errorName)).ConfigureAwait(false);
             return true;
         }
 
         if (attempt >= settings.MaxAttempts)
         {
             // The last attempt failed: waiting out one more backoff would only block the lane longer.
-            await DropAsync(entry, DeliveryOutcomes.AttemptsExceeded, new DeadLetterCause(DeliveryOutcomes.AttemptsExceeded, result.StatusCode, errorName)).ConfigureAwait(false);
+            await DropAsync(entry, attempt, DeliveryOutcomes.AttemptsExceeded, new DeadLetterCause(DeliveryOutcomes.AttemptsExceeded, result.StatusCode, errorName)).ConfigureAwait(false);
             return true;
         }
 
@@ -291,11 +291,11 @@ internal sealed partial class MailboxDrainer(
         return false;
     }
 
-    private async Task DropAsync(MailboxEntry entry, string outcome, DeadLetterCause cause)
+    private async Task DropAsync(MailboxEntry entry, int attempts, string outcome, DeadLetterCause cause)
     {
         await store.DeadLetterAsync(entry.Lane, entry.DeliveryId, cause, _hardStop.Token).ConfigureAwait(false);
         metrics.Delivered(outcome, entry.Region);
-        Log.DeadLettered(logger, entry.DeliveryId, entry.Lane, cause.Reason, cause.LastStatus, entry.Attempts);
+        Log.DeadLettered(logger, entry.DeliveryId, entry.Lane, cause.Reason, cause.LastStatus, attempts);
     }
 
     private async Task<DeliveryResult> SendAsync(MailboxEntry entry)
