@@ -64,7 +64,18 @@ internal sealed class CustomMetricFlagger(
                 continue;
             }
 
-            var flags = await projects.GetFlagsAsync(sighting.ProjectId, cancellationToken);
+            ProjectFlags? flags;
+            try
+            {
+                flags = await projects.GetFlagsAsync(sighting.ProjectId, cancellationToken);
+            }
+            catch (InvalidDataException ex)
+            {
+                // Stored flags that cannot be read will not get better by retrying: skip the flag, keep the batch moving.
+                logger.FlagUnreadable(ex, sighting.ProjectId);
+                continue;
+            }
+
             if (flags is not { } known)
             {
                 // The project does not exist: nothing is cached, the next custom bucket asks again.

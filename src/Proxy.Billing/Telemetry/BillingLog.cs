@@ -22,6 +22,9 @@ internal static partial class BillingLog
     [LoggerMessage(6, LogLevel.Warning, "Could not record the custom-metric flag of project {ProjectId}; the next custom bucket retries")]
     public static partial void FlagFollowUpFailed(this ILogger logger, Exception exception, long projectId);
 
+    [LoggerMessage(10, LogLevel.Error, "The stored flags of project {ProjectId} cannot be read; its custom-metric flag is skipped")]
+    public static partial void FlagUnreadable(this ILogger logger, Exception exception, long projectId);
+
     [LoggerMessage(7, LogLevel.Debug, "Batch of {Count} messages: {Committed} committed, {Skipped} already committed elsewhere")]
     public static partial void BatchCommitted(this ILogger logger, int count, int committed, int skipped);
 

@@ -162,6 +162,19 @@ public sealed class CustomMetricFlaggerTests(RedisServer redis)
     }
 
     [Fact]
+    internal async Task Unreadable_stored_flags_skip_the_flag_but_do_not_stall_the_input()
+    {
+        await using var harness = await BillingHarness.StartAsync(redis, new FakeTimeProvider(Evaluation.Now));
+        await harness.Database.StringSetAsync(harness.Options.Flags.ProjectFlagsKeyPrefix + 71, "not a number");
+
+        await harness.AddBucketsAsync(Buckets.Custom(_org, 71), Buckets.Usage(_org, 71, 3));
+        await harness.DrainAsync();
+
+        (await harness.OutcomesAsync()).Should().ContainSingle().Which.Quantity.Should().Be(3);
+        (await harness.EventsAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
     internal async Task Several_custom_buckets_of_one_project_in_a_batch_publish_one_event()
     {
         await using var harness = await BillingHarness.StartAsync(redis, new FakeTimeProvider(Evaluation.Now));
