@@ -44,12 +44,10 @@ internal sealed class BillingOptionsValidator : IValidateOptions<BillingOptions>
         if (options.Transport == BillingTransportKind.Redis)
         {
             var redis = options.Redis;
-            RequireText(failures, "Billing:Redis:InputStream", redis.InputStream);
-            RequireText(failures, "Billing:Redis:ConsumerGroup", redis.ConsumerGroup);
-            RequireText(failures, "Billing:Redis:BillingOutcomesStream", redis.BillingOutcomesStream);
-            RequireText(failures, "Billing:Redis:OutcomesStream", redis.OutcomesStream);
-            RequireText(failures, "Billing:Redis:EventsStream", redis.EventsStream);
-            RequireText(failures, "Billing:Redis:DeadLetterStream", redis.DeadLetterStream);
+            RequireTexts(failures, "Billing:Redis:",
+                ("InputStream", redis.InputStream), ("ConsumerGroup", redis.ConsumerGroup),
+                ("BillingOutcomesStream", redis.BillingOutcomesStream), ("OutcomesStream", redis.OutcomesStream),
+                ("EventsStream", redis.EventsStream), ("DeadLetterStream", redis.DeadLetterStream));
             RequirePositive(failures, "Billing:Redis:ClaimMinIdle", redis.ClaimMinIdle);
             if (string.IsNullOrWhiteSpace(redis.GroupStartId))
             {
@@ -67,13 +65,10 @@ internal sealed class BillingOptionsValidator : IValidateOptions<BillingOptions>
         else
         {
             var kafka = options.Kafka;
-            RequireText(failures, "Billing:Kafka:BootstrapServers", kafka.BootstrapServers);
-            RequireText(failures, "Billing:Kafka:GroupId", kafka.GroupId);
-            RequireText(failures, "Billing:Kafka:InputTopic", kafka.InputTopic);
-            RequireText(failures, "Billing:Kafka:BillingOutcomesTopic", kafka.BillingOutcomesTopic);
-            RequireText(failures, "Billing:Kafka:OutcomesTopic", kafka.OutcomesTopic);
-            RequireText(failures, "Billing:Kafka:EventsTopic", kafka.EventsTopic);
-            RequireText(failures, "Billing:Kafka:DeadLetterTopic", kafka.DeadLetterTopic);
+            RequireTexts(failures, "Billing:Kafka:",
+                ("BootstrapServers", kafka.BootstrapServers), ("GroupId", kafka.GroupId), ("InputTopic", kafka.InputTopic),
+                ("BillingOutcomesTopic", kafka.BillingOutcomesTopic), ("OutcomesTopic", kafka.OutcomesTopic),
+                ("EventsTopic", kafka.EventsTopic), ("DeadLetterTopic", kafka.DeadLetterTopic));
             RequirePositive(failures, "Billing:Kafka:TransactionTimeout", kafka.TransactionTimeout);
         }
 
@@ -101,6 +96,14 @@ internal sealed class BillingOptionsValidator : IValidateOptions<BillingOptions>
         if (string.IsNullOrWhiteSpace(value))
         {
             failures.Add($"{key} is required.");
+        }
+    }
+
+    private static void RequireTexts(List<string> failures, string prefix, params (string Key, string Value)[] settings)
+    {
+        foreach (var (key, value) in settings)
+        {
+            RequireText(failures, prefix + key, value);
         }
     }
 
