@@ -12,9 +12,13 @@ RUN dotnet publish src/Proxy.Host/Proxy.Host.csproj -c Release -o /app --no-rest
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
 COPY --from=build /app ./
+# The SQLite mailbox lives in /app/data: mount a volume there so accepted webhooks survive the container.
+RUN mkdir -p /app/data && chown "$APP_UID" /app/data
 ENV ASPNETCORE_URLS=http://+:8080 \
     ConfigDir=/app/config \
+    Mailbox__DataDir=/app/data \
     DOTNET_gcServer=1
+VOLUME /app/data
 EXPOSE 8080
 USER $APP_UID
 # Mount your own routes and directory over /app/config (they reload on change).

@@ -3,7 +3,10 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Proxy.Billing;
 using Proxy.Host.Demo;
+using Proxy.Host.Wiring;
+using Proxy.Mailbox;
 using Proxy.Routing;
+using Proxy.Routing.Dispatch;
 using Proxy.Routing.Problems;
 
 namespace Proxy.Host;
@@ -43,6 +46,9 @@ public static class ProxyApplication
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
             .AddIntegrationRouting(builder.Configuration);
+        builder.Services.AddSingleton<IRegionEndpoints, YarpRegionEndpoints>();
+        builder.Services.AddSingleton<IWebhookMailbox, MailboxBridge>();
+        builder.Services.AddWebhookMailbox(builder.Configuration);
         builder.Services.AddBillingConsumer(builder.Configuration);
         builder.Services.AddProxyTelemetry(builder.Configuration, "edge-proxy");
         if (demo)
@@ -62,6 +68,7 @@ public static class ProxyApplication
             Predicate = check => check.Tags.Contains("ready"),
             ResponseWriter = WriteHealthAsync,
         });
+        app.MapMailboxAdmin();
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseIntegrationRouting();

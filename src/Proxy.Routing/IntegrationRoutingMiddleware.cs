@@ -180,9 +180,8 @@ internal sealed partial class IntegrationRoutingMiddleware(
             // Never acknowledge what was not stored: a 503 makes the sender retry.
             LogMailboxFailed(logger, provider, ex);
             activity?.SetStatus(ActivityStatusCode.Error, "mailbox_unavailable");
-            context.Response.Headers.RetryAfter = "30";
             await ProblemResponse.WriteAsync(context, 503, ProblemTypes.ServiceUnavailable, ProblemResponse.TitleFor(503),
-                "the webhook could not be stored; retry later");
+                "the webhook could not be stored; retry later", retryAfter: TimeSpan.FromSeconds(30));
             return;
         }
 

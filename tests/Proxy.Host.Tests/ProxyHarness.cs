@@ -25,7 +25,9 @@ public sealed class ProxyHarness : IAsyncDisposable
             { "Id": 10, "Provider": "slack", "ExternalId": "TALL", "Status": "active", "Organizations": [1, 2, 3] },
             { "Id": 11, "Provider": "slack", "ExternalId": "TUS", "Status": "active", "Organizations": [3] },
             { "Id": 12, "Provider": "slack", "ExternalId": "TNONE", "Status": "active", "Organizations": [4] },
-            { "Id": 13, "Provider": "slack", "ExternalId": "TEU", "Status": "active", "Organizations": [2] }
+            { "Id": 13, "Provider": "slack", "ExternalId": "TEU", "Status": "active", "Organizations": [2] },
+            { "Id": 20, "Provider": "github", "ExternalId": "2", "Status": "active", "Organizations": [2, 3] },
+            { "Id": 21, "Provider": "github", "ExternalId": "3", "Status": "active", "Organizations": [4] }
           ]
         }
         """;
@@ -62,7 +64,11 @@ public sealed class ProxyHarness : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(configDir, "directory.json"), DirectoryJson);
         await File.WriteAllTextAsync(Path.Combine(configDir, "proxy.json"), harness.RoutesJson(deadRegions ?? []));
 
-        var args = new List<string> { "--urls=http://127.0.0.1:0", $"--ConfigDir={configDir}", "--Logging:LogLevel:Default=Warning" };
+        var args = new List<string>
+        {
+            "--urls=http://127.0.0.1:0", $"--ConfigDir={configDir}", "--Logging:LogLevel:Default=Warning",
+            $"--Mailbox:DataDir={Path.Combine(configDir, "data")}",
+        };
         args.AddRange(settings.Select(s => "--" + s));
         harness.App = ProxyApplication.Build([.. args]);
         await harness.App.StartAsync();

@@ -9,7 +9,7 @@ public static class ProblemResponse
     public const string ContentType = "application/problem+json";
 
     public static async Task WriteAsync(HttpContext context, int status, string type, string title, string detail,
-        IReadOnlyDictionary<string, string>? errors = null)
+        IReadOnlyDictionary<string, string>? errors = null, TimeSpan? retryAfter = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.Response.HasStarted)
@@ -23,6 +23,10 @@ public static class ProblemResponse
         // A webhook sender must not cache an error, and a broken body must not be sniffed as something else.
         context.Response.Headers.CacheControl = "no-store";
         context.Response.Headers.XContentTypeOptions = "nosniff";
+        if (retryAfter is { } delay)
+        {
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(delay.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
 
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
