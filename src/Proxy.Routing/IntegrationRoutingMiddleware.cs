@@ -150,7 +150,7 @@ internal sealed partial class IntegrationRoutingMiddleware(
 
         Decided(activity, provider, RoutingModes.AllRegions);
         var targets = resolution.Regions.Select(r => (r, clusters.ForRegion(r))).ToArray();
-        await fanOut.ForwardAsync(context, webhook, provider, targets, context.GetRouteModel().Transformer, settings);
+        await fanOut.ForwardAsync(context, webhook, provider, targets, context.GetRouteModel().Transformer, settings, deadline);
     }
 
     private async Task AcceptIntoMailboxAsync(HttpContext context, WebhookRequest webhook, string provider,

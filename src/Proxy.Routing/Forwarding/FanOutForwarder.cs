@@ -18,9 +18,12 @@ namespace Proxy.Routing.Forwarding;
 /// </summary>
 public sealed partial class FanOutForwarder(RoutingMetrics metrics, TimeProvider time, ILogger<FanOutForwarder> logger)
 {
+    /// <param name="deadline">The request's deadline timer (linked to its abort token); re-armed here with the sync deadline.</param>
     public async Task ForwardAsync(HttpContext context, WebhookRequest webhook, string provider,
-        IReadOnlyList<(string Region, ClusterState? Cluster)> targets, HttpTransformer transformer, RoutingOptions settings)
+        IReadOnlyList<(string Region, ClusterState? Cluster)> targets, HttpTransformer transformer, RoutingOptions settings,
+        CancellationTokenSource deadline)
     {
+        ArgumentNullException.ThrowIfNull(deadline);
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(webhook);
         ArgumentNullException.ThrowIfNull(targets);
@@ -29,6 +32,8 @@ public sealed partial class FanOutForwarder(RoutingMetrics metrics, TimeProvider
 
         // Requests are built here, on the request's own thread: transforms read HttpContext, which is not thread safe.
         var legs = new List<Task<LegResult>>(targets.Count);
+        // One timer bounds every leg; it outlives the answer to the sender and is released when the last leg ends.
+        var legsTimeout = new CancellationTokenSource(settings.RegionTimeout, time);
         var failures = new List<LegResult>();
         foreach (var (region, cluster) in targets)
         {
@@ -42,38 +47,38 @@ public sealed partial class FanOutForwarder(RoutingMetrics metrics, TimeProvider
             }
 
             var message = await BuildRequestAsync(context, webhook, cluster, destination, transformer);
-            legs.Add(SendAsync(region, provider, cluster.Model.HttpClient, message, settings.RegionTimeout));
+            legs.Add(SendAsync(region, provider, cluster.Model.HttpClient, message, legsTimeout.Token));
         }
+
+        _ = Task.WhenAll(legs).ContinueWith(static (_, cts) => ((CancellationTokenSource)cts!).Dispose(), legsTimeout,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
         var pending = new List<Task<LegResult>>(legs);
         LegResult? winner = null;
         var timedOut = false;
-        using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+        deadline.CancelAfter(settings.SyncDeadline);
+        while (pending.Count > 0)
         {
-            deadline.CancelAfter(settings.SyncDeadline);
-            while (pending.Count > 0)
+            Task<LegResult> done;
+            try
             {
-                Task<LegResult> done;
-                try
-                {
-                    done = await Task.WhenAny(pending).WaitAsync(deadline.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    timedOut = true;
-                    break;
-                }
-
-                pending.Remove(done);
-                var result = await done;
-                if (result.Response is not null)
-                {
-                    winner = result;
-                    break;
-                }
-
-                failures.Add(result);
+                done = await Task.WhenAny(pending).WaitAsync(deadline.Token);
             }
+            catch (OperationCanceledException)
+            {
+                timedOut = !context.RequestAborted.IsCancellationRequested;
+                break;
+            }
+
+            pending.Remove(done);
+            var result = await done;
+            if (result.Response is not null)
+            {
+                winner = result;
+                break;
+            }
+
+            failures.Add(result);
         }
 
         // The other legs keep going until their own timeout: every region must see the webhook, even after we answered.
@@ -85,7 +90,12 @@ public sealed partial class FanOutForwarder(RoutingMetrics metrics, TimeProvider
 
         if (winner is not null)
         {
-            await CopyAnswerAsync(context, winner, transformer, settings);
+            await CopyAnswerAsync(context, winner, transformer, settings, deadline.Token);
+            return;
+        }
+
+        if (context.RequestAborted.IsCancellationRequested)
+        {
             return;
         }
 
@@ -132,17 +142,16 @@ public sealed partial class FanOutForwarder(RoutingMetrics metrics, TimeProvider
     }
 
     private async Task<LegResult> SendAsync(string region, string provider, HttpMessageInvoker invoker,
-        HttpRequestMessage message, TimeSpan timeout)
+        HttpRequestMessage message, CancellationToken timeout)
     {
         using var activity = RoutingActivity.Source.StartActivity("region call", ActivityKind.Client);
         activity?.SetTag("proxy.region", region);
         activity?.SetTag("proxy.mode", RoutingModes.AllRegions);
         activity?.SetTag("webhook.provider", provider);
         var started = time.GetTimestamp();
-        using var cancel = new CancellationTokenSource(timeout, time);
         try
         {
-            var response = await invoker.SendAsync(message, cancel.Token);
+            var response = await invoker.SendAsync(message, timeout);
             metrics.RegionCall(region, RoutingModes.AllRegions, (int)response.StatusCode, time.GetElapsedTime(started));
             activity?.SetTag("http.response.status_code", (int)response.StatusCode);
             return new LegResult(region, response, null);
@@ -163,7 +172,8 @@ public sealed partial class FanOutForwarder(RoutingMetrics metrics, TimeProvider
         }
     }
 
-    private static async Task CopyAnswerAsync(HttpContext context, LegResult winner, HttpTransformer transformer, RoutingOptions settings)
+    private static async Task CopyAnswerAsync(HttpContext context, LegResult winner, HttpTransformer transformer, RoutingOptions settings,
+        CancellationToken deadline)
     {
         using var response = winner.Response!;
         context.Response.StatusCode = (int)response.StatusCode;
@@ -175,9 +185,8 @@ public sealed partial class FanOutForwarder(RoutingMetrics metrics, TimeProvider
 
         if (copyBody)
         {
-            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            cancel.CancelAfter(settings.RegionTimeout);
-            await response.Content.CopyToAsync(context.Response.Body, cancel.Token);
+            // The sync deadline bounds the body too: a region that stalls mid-answer cannot hold the sender.
+            await response.Content.CopyToAsync(context.Response.Body, deadline);
         }
     }
 
