@@ -4,11 +4,14 @@
 #   plain-yarp - a plain YARP route to the same stub (no webhook routing)
 #   routed     - a Slack slash command routed to its first region (the same stub)
 #   fan-out-3  - a Slack block action fanned out to 3 region stubs
-# Usage: bench/routing/run.sh [seconds per scenario] [connections]
+# Two passes: saturated (32 connections: throughput) and light load (1 connection: latency without queueing).
+# Usage: bench/routing/run.sh [seconds per scenario] [connection counts...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${1:-10}
-CONNECTIONS=${2:-32}
+shift || true
+PASSES=("${@:-32 1}")
+read -r -a PASSES <<<"${PASSES[*]}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
 dotnet build src/Proxy.Host -c Release -v q -nologo >/dev/null
@@ -31,22 +34,24 @@ declare -A bodies=([direct]="$form" [plain-yarp]="$form" [routed]="$form" [fan-o
 
 results="bench/results"
 mkdir -p "$results"
-printf '| scenario | requests/s | p50 | p99 |\n|---|---|---|---|\n' >"$results/routing.md"
-for name in direct plain-yarp routed fan-out-3; do
-  # Warm up (JIT, connection pools), then measure.
-  BODY="${bodies[$name]}" CONTENT_TYPE=application/x-www-form-urlencoded wrk -t1 -c"$CONNECTIONS" -d3s -s bench/routing/post.lua "${urls[$name]}" >/dev/null
-  BODY="${bodies[$name]}" CONTENT_TYPE=application/x-www-form-urlencoded \
-    wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/routing/post.lua "${urls[$name]}" >"$out/$name.txt"
-  rps=$(awk '/Requests\/sec/ {print $2}' "$out/$name.txt")
-  p50=$(awk '$1=="50%" {print $2}' "$out/$name.txt")
-  p99=$(awk '$1=="99%" {print $2}' "$out/$name.txt")
-  non2xx=$(awk '/Non-2xx/ {print $4}' "$out/$name.txt")
-  [ -n "$non2xx" ] && echo "warning: $name had $non2xx non-2xx answers" >&2
-  printf '| %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" >>"$results/routing.md"
-  echo "$name: $rps req/s, p50 $p50, p99 $p99"
-done
-
-python3 - "$results/routing.md" <<'PY'
+: >"$results/routing.md"
+for CONNECTIONS in "${PASSES[@]}"; do
+  table="$out/table-$CONNECTIONS.md"
+  printf '| scenario | requests/s | p50 | p99 |\n|---|---|---|---|\n' >"$table"
+  for name in direct plain-yarp routed fan-out-3; do
+    # Warm up (JIT, connection pools), then measure.
+    BODY="${bodies[$name]}" CONTENT_TYPE=application/x-www-form-urlencoded wrk -t1 -c"$CONNECTIONS" -d3s -s bench/routing/post.lua "${urls[$name]}" >/dev/null
+    BODY="${bodies[$name]}" CONTENT_TYPE=application/x-www-form-urlencoded \
+      wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/routing/post.lua "${urls[$name]}" >"$out/$name.txt"
+    rps=$(awk '/Requests\/sec/ {print $2}' "$out/$name.txt")
+    p50=$(awk '$1=="50%" {print $2}' "$out/$name.txt")
+    p99=$(awk '$1=="99%" {print $2}' "$out/$name.txt")
+    non2xx=$(awk '/Non-2xx/ {print $4}' "$out/$name.txt")
+    [ -n "$non2xx" ] && echo "warning: $name had $non2xx non-2xx answers" >&2
+    printf '| %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" >>"$table"
+    echo "c=$CONNECTIONS $name: $rps req/s, p50 $p50, p99 $p99"
+  done
+  python3 - "$table" <<'PY'
 import re, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -58,8 +63,10 @@ def ms(v):
     n = float(m.group(1)); return n / 1000 if m.group(2) == 'us' else n * 1000 if m.group(2) == 's' else n
 rps = {k: float(v[1]) for k, v in rows.items()}
 with open(sys.argv[1], 'a') as f:
-    f.write(f"\nrouted / plain-yarp throughput: {rps['routed'] / rps['plain-yarp']:.2f}x (target >= 0.85x)\n")
-    f.write(f"plain-yarp / direct throughput: {rps['plain-yarp'] / rps['direct']:.2f}x\n")
+    f.write(f"\nrouted / plain-yarp throughput: {rps['routed'] / rps['plain-yarp']:.2f}x (target >= 0.85x); ")
+    f.write(f"plain-yarp / direct: {rps['plain-yarp'] / rps['direct']:.2f}x; ")
     f.write(f"fan-out-3 p50 / routed p50: {ms(rows['fan-out-3'][2]) / ms(rows['routed'][2]):.2f}x (target <= 1.25x)\n")
 PY
+  { echo "### $CONNECTIONS connection(s), ${DURATION} s per scenario"; echo; cat "$table"; echo; } >>"$results/routing.md"
+done
 cat "$results/routing.md"
