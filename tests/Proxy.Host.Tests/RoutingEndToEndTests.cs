@@ -287,6 +287,32 @@ public class RoutingEndToEndTests
     }
 
     [Fact]
+    public async Task Hop_by_hop_headers_and_Host_are_not_copied_to_any_region()
+    {
+        await using var proxy = await ProxyHarness.StartAsync();
+        var request = new HttpRequestMessage(HttpMethod.Post, "/extensions/slack/action/")
+        {
+            Content = new StringContent(Action("TALL", "resolve"), Encoding.UTF8, "application/x-www-form-urlencoded"),
+        };
+        request.Headers.TryAddWithoutValidation("Keep-Alive", "timeout=5");
+        request.Headers.TryAddWithoutValidation("Proxy-Authorization", "Basic c2VjcmV0");
+        request.Headers.TryAddWithoutValidation("X-Slack-Signature", "v0=kept");
+        request.Headers.Host = "hooks.example";
+
+        (await proxy.Client.SendAsync(request)).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        foreach (var region in proxy.Regions.Values)
+        {
+            var received = (await region.WaitForRequestsAsync(1)).Should().ContainSingle().Subject;
+            received.Header("Keep-Alive").Should().BeNull();
+            received.Header("Proxy-Authorization").Should().BeNull();
+            received.Header("Host").Should().Be(region.Address.Authority, "each hop gets the Host of its destination");
+            received.Header("X-Forwarded-Host").Should().Be("hooks.example", "the original host travels in X-Forwarded-Host");
+            received.Header("X-Slack-Signature").Should().Be("v0=kept");
+        }
+    }
+
+    [Fact]
     public async Task A_directory_edit_on_disk_changes_routing_without_a_restart()
     {
         await using var proxy = await ProxyHarness.StartAsync();
