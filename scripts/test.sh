@@ -14,14 +14,29 @@ fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 results=$(mktemp -d)
-# Console at normal verbosity prints each test and the reason of every skipped one.
+# The console lists every test as it runs; the TRX files are read afterwards for the totals and skip reasons.
 dotnet test Proxy.sln -c Release --logger "console;verbosity=normal" --logger trx --results-directory "$results" "$@"
 status=$?
 
-# Each test assembly writes one TRX file whose <Counters> element holds its totals.
-read -r passed failed skipped < <(cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' \
-  | sed -E 's/.* passed="([0-9]+)" failed="([0-9]+)".* notExecuted="([0-9]+)".*/\1 \2 \3/' \
-  | awk '{p+=$1; f+=$2; s+=$3} END {print p+0, f+0, s+0}')
+# Each test assembly writes one TRX file: count its results, and print every skipped test with its reason.
+read -r passed failed skipped < <(python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+passed = failed = skipped = 0
+for path in glob.glob(sys.argv[1] + "/*.trx"):
+    for result in ET.parse(path).getroot().iterfind(".//t:UnitTestResult", ns):
+        outcome = result.get("outcome")
+        if outcome == "Passed":
+            passed += 1
+        elif outcome == "NotExecuted":
+            skipped += 1
+            message = result.find("t:Output/t:ErrorInfo/t:Message", ns)
+            print(f"skipped: {result.get('testName')}: {message.text if message is not None else 'no reason given'}", file=sys.stderr)
+        else:
+            failed += 1
+print(passed, failed, skipped)
+PY
+)
 rm -rf "$results"
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; echo "dotnet test exited with $status"; fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
