@@ -32,17 +32,20 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
             builder.Logging.ClearProviders();
             var app = builder.Build();
             var name = silo.Key;
-            app.Run(context => AnswerAsync(context, name));
+            app.Run(context => AnswerAsync(context, name, logger));
             await app.StartAsync(cancellationToken);
             _silos.Add(app);
             LogStarted(logger, name, silo.Value!);
         }
     }
 
-    private static async Task AnswerAsync(HttpContext context, string silo)
+    private static async Task AnswerAsync(HttpContext context, string silo, ILogger logger)
     {
         using var body = new MemoryStream();
         await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+        var path = context.Request.Path + context.Request.QueryString;
+        var deliveryId = context.Request.Headers["X-Proxy-Delivery-Id"].ToString();
+        LogReceived(logger, silo, context.Request.Method, path, body.Length, deliveryId);
         context.Response.ContentType = "application/json";
 
         // Slack's url_verification expects its challenge echoed back; control owns it.
@@ -89,6 +92,10 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
             await silo.DisposeAsync();
         }
     }
+
+    [LoggerMessage(EventId = 901, Level = LogLevel.Information,
+        Message = "Demo silo '{Silo}' received {Method} {Path} ({Bytes} bytes) {DeliveryId}")]
+    private static partial void LogReceived(ILogger logger, string silo, string method, string path, long bytes, string deliveryId);
 
     [LoggerMessage(EventId = 900, Level = LogLevel.Information, Message = "Demo silo '{Silo}' listening on {Url}")]
     private static partial void LogStarted(ILogger logger, string silo, string url);
