@@ -7,6 +7,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Proxy.Routing.Configuration;
+using Proxy.Routing.Dispatch;
 using Proxy.Routing.Forwarding;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Regions;
@@ -59,6 +60,11 @@ public static class IntegrationRoutingExtensions
         services.AddSingleton<Yarp.ReverseProxy.Configuration.IConfigChangeListener>(sp => sp.GetRequiredService<RegionClusters>());
         services.TryAddSingleton<RegionResolver>();
         services.TryAddSingleton<FanOutForwarder>();
+        services.TryAddSingleton<DeferredResponder>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeferredResponder>());
+        // Posts answers to provider response URLs: never follows a redirect to an address nobody allowed.
+        services.AddHttpClient(DeferredResponder.ResponseUrlClient, client => client.Timeout = TimeSpan.FromSeconds(10))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
         services.AddHostedService<ConfigReloadReporter>();
 
         var redis = configuration[RedisKey];

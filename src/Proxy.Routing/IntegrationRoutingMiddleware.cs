@@ -30,6 +30,8 @@ internal sealed partial class IntegrationRoutingMiddleware(
     RegionResolver resolver,
     RegionClusters clusters,
     FanOutForwarder fanOut,
+    DeferredResponder deferred,
+    IOptionsMonitor<ProviderSecretsOptions> providers,
     RoutingMetrics metrics,
     IOptionsMonitor<RoutingOptions> options,
     TimeProvider time,
@@ -140,6 +142,12 @@ internal sealed partial class IntegrationRoutingMiddleware(
             return;
         }
 
+        if (intent.ResponseUrl is { } responseUrl && providers.CurrentValue.For(provider).AllowsResponseUrl(responseUrl))
+        {
+            await DeferAsync(context, webhook, provider, intent, resolution, responseUrl, activity);
+            return;
+        }
+
         if (intent.Delivery == RegionDelivery.FirstRegion)
         {
             var first = resolution.Regions[0];
@@ -151,6 +159,33 @@ internal sealed partial class IntegrationRoutingMiddleware(
         Decided(activity, provider, RoutingModes.AllRegions);
         var targets = resolution.Regions.Select(r => (r, clusters.ForRegion(r))).ToArray();
         await fanOut.ForwardAsync(context, webhook, provider, targets, context.GetRouteModel().Transformer, settings, deadline);
+    }
+
+    /// <summary>Answers 200 now; the region answer goes to the response URL later.</summary>
+    private async Task DeferAsync(HttpContext context, WebhookRequest webhook, string provider, RoutingIntent.ToRegions intent,
+        RegionResolution resolution, string responseUrl, Activity? activity)
+    {
+        Decided(activity, provider, RoutingModes.Deferred);
+        var regions = intent.Delivery == RegionDelivery.FirstRegion ? resolution.Regions.Take(1) : resolution.Regions;
+        var transformer = context.GetRouteModel().Transformer;
+        var legs = new List<DeferredLeg>();
+        foreach (var region in regions)
+        {
+            var cluster = clusters.ForRegion(region);
+            var destination = cluster is null ? null : RegionClusters.PickDestination(cluster);
+            if (cluster is null || destination is null)
+            {
+                metrics.RegionFailure(provider, RoutingModes.Deferred, region,
+                    cluster is null ? ForwardingErrors.NotConfigured : ForwardingErrors.NoDestination);
+                continue;
+            }
+
+            legs.Add(new DeferredLeg(region, cluster.Model.HttpClient,
+                await FanOutForwarder.BuildRequestAsync(context, webhook, cluster, destination, transformer)));
+        }
+
+        deferred.Start(provider, responseUrl, legs);
+        context.Response.StatusCode = StatusCodes.Status200OK;
     }
 
     private async Task AcceptIntoMailboxAsync(HttpContext context, WebhookRequest webhook, string provider,

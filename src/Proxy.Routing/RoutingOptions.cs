@@ -28,6 +28,9 @@ public sealed class RoutingOptions
     /// <summary>How long "unknown integration" and "no active organization" answers are cached.</summary>
     public TimeSpan NegativeCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Pause between attempts to post a deferred answer to a <c>response_url</c> (3 attempts in all).</summary>
+    public TimeSpan DeferredRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Response header naming who answered (a region name or "control"); empty to leave it out.</summary>
     public string AnsweredByHeader { get; set; } = "X-Proxy-Region";
 }
@@ -47,6 +50,7 @@ internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
         Positive(errors, nameof(options.SyncDeadline), options.SyncDeadline);
         Positive(errors, nameof(options.CacheTtl), options.CacheTtl);
         Positive(errors, nameof(options.NegativeCacheTtl), options.NegativeCacheTtl);
+        Positive(errors, nameof(options.DeferredRetryDelay), options.DeferredRetryDelay);
         if (string.IsNullOrWhiteSpace(options.ControlCluster))
         {
             errors.Add($"{RoutingOptions.Section}:ControlCluster must name the control cluster.");

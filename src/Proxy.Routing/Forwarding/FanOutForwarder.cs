@@ -118,7 +118,8 @@ public sealed partial class FanOutForwarder(RoutingMetrics metrics, TimeProvider
             timedOut ? ProblemTypes.RegionTimeout : ProblemTypes.RegionUnavailable, ProblemResponse.TitleFor(status), detail, errors);
     }
 
-    private static async Task<HttpRequestMessage> BuildRequestAsync(HttpContext context, WebhookRequest webhook,
+    /// <summary>One region's copy of the webhook: the route's transforms, the shared body bytes, the destination's address.</summary>
+    internal static async Task<HttpRequestMessage> BuildRequestAsync(HttpContext context, WebhookRequest webhook,
         ClusterState cluster, DestinationState destination, HttpTransformer transformer)
     {
         var requestConfig = cluster.Model.Config.HttpRequest;

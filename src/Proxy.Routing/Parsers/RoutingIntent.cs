@@ -29,6 +29,12 @@ public abstract record RoutingIntent(string Reason)
 
         /// <summary>Mailbox delivery: the id that picks a bucket while a busy integration is bucketed (§2.10).</summary>
         public long? MailboxBucketId { get; init; }
+
+        /// <summary>
+        /// Where the sender accepts a late answer (Slack's <c>response_url</c>). When it is allowed, the sender is
+        /// answered at once and the region's answer is posted there.
+        /// </summary>
+        public string? ResponseUrl { get; init; }
     }
 }
 

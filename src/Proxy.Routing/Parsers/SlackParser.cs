@@ -65,7 +65,12 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
         }
 
         var team = FormFields.Get(request.Body.Span, "team_id");
-        return string.IsNullOrEmpty(team) ? MissingTeam(what) : ToRegions(team, RegionDelivery.FirstRegion, $"slack {what}");
+        if (string.IsNullOrEmpty(team))
+        {
+            return MissingTeam(what);
+        }
+
+        return ToRegions(team, RegionDelivery.FirstRegion, $"slack {what}", FormFields.Get(request.Body.Span, "response_url"));
     }
 
     private RoutingIntent ParseAction(WebhookRequest request, bool optionsLoad = false)
@@ -107,9 +112,10 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
             }
 
             var option = ActionOption(root);
+            var responseUrl = PayloadReader.StringAt(root, "response_url");
             return option is not null && FirstRegionActionOptions.Contains(option)
-                ? ToRegions(team, RegionDelivery.FirstRegion, $"slack action '{option}' is served by one region")
-                : ToRegions(team, RegionDelivery.AllRegions, "slack action goes to every region");
+                ? ToRegions(team, RegionDelivery.FirstRegion, $"slack action '{option}' is served by one region", responseUrl)
+                : ToRegions(team, RegionDelivery.AllRegions, "slack action goes to every region", responseUrl);
         }
     }
 
@@ -162,11 +168,12 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
         };
     }
 
-    private RoutingIntent.ToRegions ToRegions(string team, RegionDelivery delivery, string reason)
+    private RoutingIntent.ToRegions ToRegions(string team, RegionDelivery delivery, string reason, string? responseUrl = null)
         => new(new RoutingTarget.ExternalIntegration(Provider, team), delivery, reason)
         {
             // Answering 202 tells Slack to stop retrying a workspace whose organizations removed the app.
             NoRegionStatus = 202,
+            ResponseUrl = string.IsNullOrWhiteSpace(responseUrl) ? null : responseUrl,
         };
 
     private static RoutingIntent.Reject Malformed(string detail) => new(400, ProblemTypes.MalformedBody, detail);

@@ -28,10 +28,17 @@ public sealed class ProviderSecretsOptions
 
     public IReadOnlyList<string> SecretsFor(string provider)
         => Providers.TryGetValue(provider, out var secret) ? secret.AllSecrets() : [];
+
+    /// <summary>The provider's settings, or the defaults when it has no section.</summary>
+    public ProviderSecret For(string provider) => Providers.TryGetValue(provider, out var secret) ? secret : ProviderSecret.Defaults;
 }
 
 public sealed class ProviderSecret
 {
+    internal static ProviderSecret Defaults { get; } = new();
+
+    private static readonly string[] DefaultResponseUrlPrefixes = ["https://hooks.slack.com/"];
+
     /// <summary>The signing secret the provider uses for its webhooks.</summary>
     public string? SigningSecret { get; set; }
 
@@ -40,6 +47,28 @@ public sealed class ProviderSecret
 
     /// <summary>How far a signed timestamp may be from now (providers that sign one).</summary>
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Answer requests that carry a <c>response_url</c> at once and post the region's answer there later (Slack
+    /// commands and actions), instead of waiting for the region within the sender's deadline.
+    /// </summary>
+    public bool DeferredResponses { get; set; } = true;
+
+    /// <summary>
+    /// The only URL prefixes a <c>response_url</c> may start with; any other is ignored (the request is then answered
+    /// synchronously), so a sender cannot make the proxy post to an address of its choosing. Empty means Slack's
+    /// <c>https://hooks.slack.com/</c>.
+    /// </summary>
+    public List<string> ResponseUrlPrefixes { get; } = [];
+
+    public bool AllowsResponseUrl(string url)
+    {
+        var prefixes = ResponseUrlPrefixes.Count > 0 ? (IReadOnlyList<string>)ResponseUrlPrefixes : DefaultResponseUrlPrefixes;
+        return DeferredResponses
+            && Uri.TryCreate(url, UriKind.Absolute, out var uri)
+            && string.IsNullOrEmpty(uri.UserInfo)
+            && prefixes.Any(prefix => url.StartsWith(prefix, StringComparison.OrdinalIgnoreCase));
+    }
 
     public IReadOnlyList<string> AllSecrets()
         => new[] { SigningSecret }.Concat(PreviousSigningSecrets).Where(s => !string.IsNullOrEmpty(s)).Cast<string>().ToArray();

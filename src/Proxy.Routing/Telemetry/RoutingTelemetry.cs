@@ -16,6 +16,7 @@ public sealed class RoutingMetrics
     private readonly Counter<long> _syncFailures;
     private readonly Histogram<double> _regionDuration;
     private readonly Counter<long> _configReloads;
+    private readonly Counter<long> _deferred;
 
     public RoutingMetrics(IMeterFactory meterFactory)
     {
@@ -32,6 +33,8 @@ public sealed class RoutingMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _configReloads = meter.CreateCounter<long>("proxy.config.reloads", "{reload}",
             "Hot reloads of the config files, by file and outcome (accepted, rejected).");
+        _deferred = meter.CreateCounter<long>("proxy.deferred.responses", "{response}",
+            "Deferred answers, by provider and outcome (posted, no_region_answer, empty_answer, post_failed).");
     }
 
     public void Decision(string provider, string mode)
@@ -60,6 +63,9 @@ public sealed class RoutingMetrics
         _regionDuration.Record(duration.TotalSeconds, tags);
     }
 
+    public void Deferred(string provider, string outcome)
+        => _deferred.Add(1, new TagList { { "webhook.provider", provider }, { "outcome", outcome } });
+
     public void ConfigReload(string file, bool accepted)
         => _configReloads.Add(1, new TagList { { "proxy.config.file", file }, { "outcome", accepted ? "accepted" : "rejected" } });
 }
@@ -82,4 +88,5 @@ public static class RoutingModes
     public const string Respond = "respond";
     public const string NoRegion = "no_region";
     public const string Mailbox = "mailbox";
+    public const string Deferred = "deferred";
 }

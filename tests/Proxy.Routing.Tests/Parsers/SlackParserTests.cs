@@ -107,3 +107,18 @@ public class SlackParserTests
             .Should().BeOfType<RoutingIntent.Control>();
     }
 }
+
+public class SlackResponseUrlTests
+{
+    private readonly SlackParser _parser = new();
+
+    [Theory]
+    [InlineData("command_link.form", "/extensions/slack/commands/", "https://hooks.slack.com/commands/1234/5678")]
+    [InlineData("action_button_resolve.form", "/extensions/slack/action/", "https://hooks.slack.com/actions/T0001/1234/abcd")]
+    [InlineData("action_button_link.form", "/extensions/slack/action/", "https://hooks.slack.com/actions/T0001/1234/abcd")]
+    [InlineData("event_message.json", "/extensions/slack/event/", null)]
+    [InlineData("options_load.form", "/extensions/slack/options-load/", null)]
+    public void Commands_and_actions_carry_their_response_url(string file, string path, string? expected)
+        => _parser.Parse(Payloads.FromFile("slack", file, path)).Should().BeOfType<RoutingIntent.ToRegions>()
+            .Which.ResponseUrl.Should().Be(expected);
+}
