@@ -4,6 +4,7 @@
 #   plain-yarp - a plain YARP route to the same stub (no webhook routing)
 #   routed     - a Slack slash command routed to its first region (the same stub)
 #   fan-out-3  - a Slack block action fanned out to 3 region stubs
+#   mailbox-accept - a GitHub push accepted into the SQLite mailbox (202 after the durable write; drained meanwhile)
 # Two passes: saturated (32 connections: throughput) and light load (1 connection: latency without queueing).
 # Usage: bench/routing/run.sh [seconds per scenario] [connection counts...]
 set -euo pipefail
@@ -17,7 +18,8 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk 
 dotnet build src/Proxy.Host -c Release -v q -nologo >/dev/null
 out=$(mktemp -d)
 dotnet src/Proxy.Host/bin/Release/net10.0/Proxy.Host.dll --demo --ConfigDir="$PWD/bench/routing/config" \
-  --urls=http://127.0.0.1:8080 --Demo:Silos:ap=http://127.0.0.1:5104 --Logging:LogLevel:Default=Warning >"$out/proxy.log" 2>&1 &
+  --urls=http://127.0.0.1:8080 --Demo:Silos:ap=http://127.0.0.1:5104 --Logging:LogLevel:Default=Warning \
+  --Mailbox:DataDir="$out/data" >"$out/proxy.log" 2>&1 &
 proxy=$!
 trap 'kill $proxy 2>/dev/null || true; rm -rf "$out"' EXIT
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 0.2; done
@@ -29,8 +31,12 @@ declare -A urls=(
   [plain-yarp]="http://127.0.0.1:8080/plain/eu/extensions/slack/commands/"
   [routed]="http://127.0.0.1:8080/extensions/slack/commands/"
   [fan-out-3]="http://127.0.0.1:8080/extensions/slack/action/"
+  [mailbox-accept]="http://127.0.0.1:8080/extensions/github/webhook/"
 )
-declare -A bodies=([direct]="$form" [plain-yarp]="$form" [routed]="$form" [fan-out-3]="$action")
+push='{"ref":"refs/heads/main","repository":{"id":1296269,"full_name":"octocat/Hello-World"},"installation":{"id":4242},"sender":{"login":"octocat"}}'
+declare -A bodies=([direct]="$form" [plain-yarp]="$form" [routed]="$form" [fan-out-3]="$action" [mailbox-accept]="$push")
+declare -A types=([mailbox-accept]=application/json)
+declare -A events=([mailbox-accept]=push)
 
 results="bench/results"
 mkdir -p "$results"
@@ -38,11 +44,11 @@ mkdir -p "$results"
 for CONNECTIONS in "${PASSES[@]}"; do
   table="$out/table-$CONNECTIONS.md"
   printf '| scenario | requests/s | p50 | p99 |\n|---|---|---|---|\n' >"$table"
-  for name in direct plain-yarp routed fan-out-3; do
+  for name in direct plain-yarp routed fan-out-3 mailbox-accept; do
+    export BODY="${bodies[$name]}" CONTENT_TYPE="${types[$name]:-application/x-www-form-urlencoded}" GITHUB_EVENT="${events[$name]:-}"
     # Warm up (JIT, connection pools), then measure.
-    BODY="${bodies[$name]}" CONTENT_TYPE=application/x-www-form-urlencoded wrk -t1 -c"$CONNECTIONS" -d3s -s bench/routing/post.lua "${urls[$name]}" >/dev/null
-    BODY="${bodies[$name]}" CONTENT_TYPE=application/x-www-form-urlencoded \
-      wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/routing/post.lua "${urls[$name]}" >"$out/$name.txt"
+    wrk -t1 -c"$CONNECTIONS" -d3s -s bench/routing/post.lua "${urls[$name]}" >/dev/null
+    wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/routing/post.lua "${urls[$name]}" >"$out/$name.txt"
     rps=$(awk '/Requests\/sec/ {print $2}' "$out/$name.txt")
     p50=$(awk '$1=="50%" {print $2}' "$out/$name.txt")
     p99=$(awk '$1=="99%" {print $2}' "$out/$name.txt")
