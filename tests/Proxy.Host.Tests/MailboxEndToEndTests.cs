@@ -134,7 +134,8 @@ public class MailboxEndToEndTests
     public async Task When_the_store_cannot_write_the_sender_gets_503_never_202()
     {
         // The mailbox on a Redis that is not there.
-        var dead = $"127.0.0.1:{RedisServer.FreeTcpPort()},abortConnect=false,connectTimeout=200,syncTimeout=500,asyncTimeout=500";
+        using var refused = new RefusedPort();
+        var dead = $"127.0.0.1:{refused.Port},abortConnect=false,connectTimeout=200,syncTimeout=500,asyncTimeout=500";
         await using var proxy = await ProxyHarness.StartAsync(null, [.. FastRetries, $"Mailbox:Redis:ConnectionString={dead}"]);
 
         var response = await SendPush(proxy, Push(1));

@@ -41,6 +41,16 @@ public sealed class ProxyHarness : IAsyncDisposable
 
     public string ConfigDir { get; }
 
+    /// <summary>Ports that refuse connections, held for the harness's lifetime (dead regions, dead Redis).</summary>
+    private readonly List<RefusedPort> _refused = [];
+
+    public RefusedPort RefusedPort()
+    {
+        var port = new RefusedPort();
+        _refused.Add(port);
+        return port;
+    }
+
     public SiloStub Control { get; }
 
     public IReadOnlyDictionary<string, SiloStub> Regions { get; }
@@ -84,7 +94,7 @@ public sealed class ProxyHarness : IAsyncDisposable
         };
         foreach (var (name, stub) in Regions)
         {
-            var address = deadRegions.Contains(name) ? new Uri($"http://127.0.0.1:{RedisServer.FreeTcpPort()}/") : stub.Address;
+            var address = deadRegions.Contains(name) ? RefusedPort().Address : stub.Address;
             clusters[$"region-{name}"] = Cluster(address, name);
         }
 
@@ -150,6 +160,11 @@ public sealed class ProxyHarness : IAsyncDisposable
         }
 
         await Control.DisposeAsync();
+        foreach (var port in _refused)
+        {
+            port.Dispose();
+        }
+
         foreach (var region in Regions.Values)
         {
             await region.DisposeAsync();

@@ -70,7 +70,8 @@ public sealed class RegionCacheTests(RedisServer redis) : IClassFixture<RedisSer
     [Fact]
     public async Task With_Redis_down_regions_are_still_resolved_from_the_directory()
     {
-        var dead = $"127.0.0.1:{RedisServer.FreeTcpPort()},abortConnect=false,connectTimeout=200,syncTimeout=500,asyncTimeout=500";
+        using var refused = new RefusedPort();
+        var dead = $"127.0.0.1:{refused.Port},abortConnect=false,connectTimeout=200,syncTimeout=500,asyncTimeout=500";
 
         var resolution = await Resolver(dead).ResolveAsync(new RoutingTarget.ExternalIntegration("slack", "TUS"), CancellationToken.None);
 
@@ -80,7 +81,8 @@ public sealed class RegionCacheTests(RedisServer redis) : IClassFixture<RedisSer
     [Fact]
     public async Task With_Redis_down_the_proxy_still_routes_but_is_not_ready()
     {
-        var dead = $"127.0.0.1:{RedisServer.FreeTcpPort()},abortConnect=false,connectTimeout=200,syncTimeout=500,asyncTimeout=500";
+        using var refused = new RefusedPort();
+        var dead = $"127.0.0.1:{refused.Port},abortConnect=false,connectTimeout=200,syncTimeout=500,asyncTimeout=500";
         await using var proxy = await ProxyHarness.StartAsync(null, $"Redis:ConnectionString={dead}");
 
         var response = await proxy.PostJsonAsync("/extensions/slack/event/", """{"team_id":"TUS"}""");

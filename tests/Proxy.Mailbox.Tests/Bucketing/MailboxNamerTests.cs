@@ -76,7 +76,8 @@ public sealed class MailboxNamerTests(RedisServer redis) : IClassFixture<RedisSe
     [Fact]
     public async Task A_counter_that_is_unreachable_leaves_the_name_unbucketed()
     {
-        using var unreachable = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{RedisServer.FreeTcpPort()},abortConnect=false,connectTimeout=200,asyncTimeout=300");
+        using var refused = new RefusedPort();
+        using var unreachable = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{refused.Port},abortConnect=false,connectTimeout=200,asyncTimeout=300");
         var namer = Namer(new RedisWebhookRateCounter(unreachable, "x"));
 
         (await namer.MailboxForAsync("github", "42", 9, Ct)).Should().Be("github:42");

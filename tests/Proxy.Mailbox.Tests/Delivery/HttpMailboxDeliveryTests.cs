@@ -106,7 +106,8 @@ public sealed class HttpMailboxDeliveryTests : IAsyncLifetime
     [Fact]
     public async Task A_refused_connection_is_a_connection_error()
     {
-        _regions.Add("gone", new Uri($"http://127.0.0.1:{RedisServer.FreeTcpPort()}/"));
+        using var refused = new RefusedPort();
+        _regions.Add("gone", refused.Address);
 
         var result = await Delivery().DeliverAsync(Entry("github:1", "gone", Start), Ct);
 

@@ -34,7 +34,8 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
     [Fact]
     public async Task An_append_to_an_unreachable_redis_throws()
     {
-        using var unreachable = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{RedisServer.FreeTcpPort()},abortConnect=false,connectTimeout=200,syncTimeout=500,asyncTimeout=500");
+        using var refused = new RefusedPort();
+        using var unreachable = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{refused.Port},abortConnect=false,connectTimeout=200,syncTimeout=500,asyncTimeout=500");
         var store = new RedisMailboxStore(unreachable, _prefix, Time);
 
         var append = () => store.AppendAsync([Entry("github:1", "us", Start)], Ct);
