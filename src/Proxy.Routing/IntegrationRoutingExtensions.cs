@@ -51,6 +51,8 @@ public static class IntegrationRoutingExtensions
         services.AddSingleton<IIntegrationParser>(new SlackParser("slack"));
         services.AddSingleton<IIntegrationParser>(new SlackParser("slack_staging"));
         services.AddSingleton<IIntegrationParser>(new GitHubParser());
+        services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket"));
+        services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket_server"));
         services.AddSingleton<IWebhookSignatureVerifier, SlackSignatureVerifier>();
         services.AddSingleton<IWebhookSignatureVerifier, GitHubSignatureVerifier>();
         services.TryAddSingleton<ParserRegistry>();
