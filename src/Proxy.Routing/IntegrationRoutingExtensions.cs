@@ -53,6 +53,7 @@ public static class IntegrationRoutingExtensions
         services.AddSingleton<IIntegrationParser>(new GitHubParser());
         services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket"));
         services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket_server"));
+        services.AddSingleton<IIntegrationParser>(new PluginParser());
         services.AddSingleton<IWebhookSignatureVerifier, SlackSignatureVerifier>();
         services.AddSingleton<IWebhookSignatureVerifier, GitHubSignatureVerifier>();
         services.TryAddSingleton<ParserRegistry>();
