@@ -54,6 +54,7 @@ public static class IntegrationRoutingExtensions
         services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket"));
         services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket_server"));
         services.AddSingleton<IIntegrationParser>(new PluginParser());
+        services.AddSingleton<IIntegrationParser>(new GitLabParser());
         services.AddSingleton<IWebhookSignatureVerifier, SlackSignatureVerifier>();
         services.AddSingleton<IWebhookSignatureVerifier, GitHubSignatureVerifier>();
         services.TryAddSingleton<ParserRegistry>();

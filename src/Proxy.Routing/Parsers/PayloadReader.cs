@@ -59,4 +59,10 @@ internal static class PayloadReader
 
     public static string? StringAt(JsonElement root, params ReadOnlySpan<string> path)
         => TryGetPath(root, out var value, path) ? AsIdentifier(value) : null;
+
+    /// <summary>A JSON number that fits a long (bucket ids); null for anything else.</summary>
+    public static long? Int64At(JsonElement root, params ReadOnlySpan<string> path)
+        => TryGetPath(root, out var value, path) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number)
+            ? number
+            : null;
 }
