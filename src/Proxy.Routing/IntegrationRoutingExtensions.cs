@@ -55,6 +55,7 @@ public static class IntegrationRoutingExtensions
         services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket_server"));
         services.AddSingleton<IIntegrationParser>(new PluginParser());
         services.AddSingleton<IIntegrationParser>(new GitLabParser());
+        services.AddSingleton<IIntegrationParser>(new AzureDevOpsParser());
         services.AddSingleton<IWebhookSignatureVerifier, SlackSignatureVerifier>();
         services.AddSingleton<IWebhookSignatureVerifier, GitHubSignatureVerifier>();
         services.TryAddSingleton<ParserRegistry>();
