@@ -51,6 +51,7 @@ public static class IntegrationRoutingExtensions
         services.AddSingleton<IIntegrationParser>(new SlackParser("slack"));
         services.AddSingleton<IIntegrationParser>(new SlackParser("slack_staging"));
         services.AddSingleton<IIntegrationParser>(new GitHubParser());
+        services.AddSingleton<IIntegrationParser>(new GitHubEnterpriseParser());
         services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket"));
         services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket_server"));
         services.AddSingleton<IIntegrationParser>(new PluginParser());

@@ -29,16 +29,27 @@ public sealed class GitHubParser : IIntegrationParser
             return new RoutingIntent.Control("github pages other than the webhook are served by control");
         }
 
+        return ParseWebhook(request, Provider, "GitHub", installation => installation, string.Empty);
+    }
+
+    /// <summary>
+    /// The GitHub webhook rules, shared with GitHub Enterprise: <paramref name="externalId"/> turns the installation id
+    /// into the integration's external id, or returns null when the request lacks what it needs
+    /// (<paramref name="noExternalIdDetail"/> then says what).
+    /// </summary>
+    internal static RoutingIntent ParseWebhook(WebhookRequest request, string provider, string label,
+        Func<string, string?> externalId, string noExternalIdDetail)
+    {
         if (!request.IsJson)
         {
             return new RoutingIntent.Reject(400, ProblemTypes.UnsupportedMediaType,
-                "GitHub webhooks must be sent as application/json (set the webhook's content type to JSON)");
+                $"{label} webhooks must be sent as application/json (set the webhook's content type to JSON)");
         }
 
         var gitHubEvent = request.Header("X-GitHub-Event");
         if (string.Equals(gitHubEvent, "installation", StringComparison.Ordinal))
         {
-            return new RoutingIntent.Control("github installation events are served by control");
+            return new RoutingIntent.Control($"{provider} installation events are served by control");
         }
 
         if (string.IsNullOrEmpty(gitHubEvent))
@@ -48,7 +59,7 @@ public sealed class GitHubParser : IIntegrationParser
 
         if (!PayloadReader.TryParseJson(request.Body, out var document))
         {
-            return new RoutingIntent.Reject(400, ProblemTypes.MalformedBody, "the GitHub webhook body is not valid JSON");
+            return new RoutingIntent.Reject(400, ProblemTypes.MalformedBody, $"the {label} webhook body is not valid JSON");
         }
 
         using (document)
@@ -56,24 +67,28 @@ public sealed class GitHubParser : IIntegrationParser
             var root = document!.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                return new RoutingIntent.Reject(400, ProblemTypes.MalformedBody, "the GitHub webhook body is not a JSON object");
+                return new RoutingIntent.Reject(400, ProblemTypes.MalformedBody, $"the {label} webhook body is not a JSON object");
             }
 
             if (!ProcessedEvents.Contains(gitHubEvent))
             {
-                return new RoutingIntent.Respond(202, $"github event '{gitHubEvent}' is not processed by any region");
+                return new RoutingIntent.Respond(202, $"{provider} event '{gitHubEvent}' is not processed by any region");
             }
 
             var installation = PayloadReader.StringAt(root, "installation", "id");
             if (installation is null)
             {
-                return new RoutingIntent.Reject(400, ProblemTypes.MissingIdentifier, "the GitHub webhook has no installation.id");
+                return new RoutingIntent.Reject(400, ProblemTypes.MissingIdentifier, $"the {label} webhook has no installation.id");
             }
 
-            var repository = PayloadReader.TryGetPath(root, out var repo, "repository", "id")
-                && repo.ValueKind == JsonValueKind.Number && repo.TryGetInt64(out var id) ? id : (long?)null;
-            return new RoutingIntent.ToRegions(new RoutingTarget.ExternalIntegration(Provider, installation), RegionDelivery.Mailbox,
-                $"github {gitHubEvent}")
+            if (externalId(installation) is not { } external)
+            {
+                return new RoutingIntent.Reject(400, ProblemTypes.MissingIdentifier, noExternalIdDetail);
+            }
+
+            var repository = PayloadReader.Int64At(root, "repository", "id");
+            return new RoutingIntent.ToRegions(new RoutingTarget.ExternalIntegration(provider, external), RegionDelivery.Mailbox,
+                $"{provider} {gitHubEvent}")
             {
                 MailboxSuffix = repository is { } r ? $"{Math.Abs(r % 100)}:{gitHubEvent}" : null,
             };
