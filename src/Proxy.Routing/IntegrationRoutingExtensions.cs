@@ -58,6 +58,7 @@ public static class IntegrationRoutingExtensions
         services.AddSingleton<IIntegrationParser>(new GitLabParser());
         services.AddSingleton<IIntegrationParser>(new AzureDevOpsParser());
         services.AddSingleton<IIntegrationParser>(new MsTeamsParser());
+        services.AddSingleton<IIntegrationParser>(new JiraServerParser());
         services.AddSingleton<IWebhookSignatureVerifier, SlackSignatureVerifier>();
         services.AddSingleton<IWebhookSignatureVerifier, GitHubSignatureVerifier>();
         services.TryAddSingleton<ParserRegistry>();
