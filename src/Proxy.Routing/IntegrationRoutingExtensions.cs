@@ -59,6 +59,8 @@ public static class IntegrationRoutingExtensions
         services.AddSingleton<IIntegrationParser>(new AzureDevOpsParser());
         services.AddSingleton<IIntegrationParser>(new MsTeamsParser());
         services.AddSingleton<IIntegrationParser>(new JiraServerParser());
+        services.AddSingleton<IIntegrationParser>(new ControlOnlyParser("vercel"));
+        services.AddSingleton<IIntegrationParser>(new ControlOnlyParser("google"));
         services.AddSingleton<IWebhookSignatureVerifier, SlackSignatureVerifier>();
         services.AddSingleton<IWebhookSignatureVerifier, GitHubSignatureVerifier>();
         services.TryAddSingleton<ParserRegistry>();

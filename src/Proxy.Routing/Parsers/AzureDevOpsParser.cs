@@ -17,7 +17,7 @@ public sealed class AzureDevOpsParser : IIntegrationParser
     {
         ArgumentNullException.ThrowIfNull(request);
         var segments = WebhookPath.SegmentsAfterProvider(request.Path);
-        if (segments.Length != 1 || !string.Equals(segments[0], "issue-updated", StringComparison.OrdinalIgnoreCase))
+        if (!EndpointPath.Is(segments, "issue-updated"))
         {
             return new RoutingIntent.Control("vsts pages other than the work-item webhook are served by control");
         }

@@ -18,12 +18,11 @@ public sealed class GitHubEnterpriseParser : IIntegrationParser
         ArgumentNullException.ThrowIfNull(request);
         var segments = WebhookPath.SegmentsAfterProvider(request.Path);
         string? host;
-        if (segments.Length == 1 && string.Equals(segments[0], "webhook", StringComparison.OrdinalIgnoreCase))
+        if (EndpointPath.Is(segments, "webhook"))
         {
             host = request.Header("X-GitHub-Enterprise-Host");
         }
-        else if (segments.Length == 2 && string.Equals(segments[0], "webhook", StringComparison.OrdinalIgnoreCase)
-            && string.Equals(segments[1], "github-com", StringComparison.OrdinalIgnoreCase))
+        else if (EndpointPath.Is(segments, "webhook", "github-com"))
         {
             host = GitHubComHost;
         }

@@ -17,7 +17,7 @@ public sealed class GitLabParser : IIntegrationParser
     {
         ArgumentNullException.ThrowIfNull(request);
         var segments = WebhookPath.SegmentsAfterProvider(request.Path);
-        if (segments.Length != 1 || !string.Equals(segments[0], "webhook", StringComparison.OrdinalIgnoreCase))
+        if (!EndpointPath.Is(segments, "webhook"))
         {
             return new RoutingIntent.Control("gitlab pages other than the webhook are served by control");
         }

@@ -18,7 +18,7 @@ public sealed class MsTeamsParser : IIntegrationParser
     {
         ArgumentNullException.ThrowIfNull(request);
         var segments = WebhookPath.SegmentsAfterProvider(request.Path);
-        if (segments.Length != 1 || !string.Equals(segments[0], "webhook", StringComparison.OrdinalIgnoreCase))
+        if (!EndpointPath.Is(segments, "webhook"))
         {
             return new RoutingIntent.Control("msteams pages other than the bot webhook are served by control");
         }
