@@ -5,7 +5,9 @@
 #   routed     - a Slack slash command routed to its first region (the same stub)
 #   fan-out-3  - a Slack block action fanned out to 3 region stubs
 #   mailbox-accept - a GitHub push accepted into the SQLite mailbox (202 after the durable write; drained meanwhile)
-# Two passes: saturated (32 connections: throughput) and light load (1 connection: latency without queueing).
+# Passes: saturated (32 connections: throughput) and light load (1 connection: latency without queueing), with
+# stubs that answer at once; then both again with stubs that take REGION_DELAY_MS (default 5) per request, as a
+# real silo does, so that fan-out legs can overlap instead of competing for the same two cores.
 # Usage: bench/routing/run.sh [seconds per scenario] [connection counts...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,12 +19,17 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk 
 
 dotnet build src/Proxy.Host -c Release -v q -nologo >/dev/null
 out=$(mktemp -d)
-dotnet src/Proxy.Host/bin/Release/net10.0/Proxy.Host.dll --demo --ConfigDir="$PWD/bench/routing/config" \
-  --urls=http://127.0.0.1:8080 --Demo:Silos:ap=http://127.0.0.1:5104 --Logging:LogLevel:Default=Warning \
-  --Mailbox:DataDir="$out/data" >"$out/proxy.log" 2>&1 &
-proxy=$!
+proxy=""
 trap 'kill $proxy 2>/dev/null || true; rm -rf "$out"' EXIT
-for _ in $(seq 1 100); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 0.2; done
+start_proxy() { # $1: silo answer delay in ms
+  [ -n "$proxy" ] && { kill "$proxy"; wait "$proxy" 2>/dev/null || true; }
+  rm -rf "$out/data"
+  dotnet src/Proxy.Host/bin/Release/net10.0/Proxy.Host.dll --demo --ConfigDir="$PWD/bench/routing/config" \
+    --urls=http://127.0.0.1:8080 --Demo:Silos:ap=http://127.0.0.1:5104 --Logging:LogLevel:Default=Warning \
+    --Demo:AnswerDelayMs="$1" --Mailbox:DataDir="$out/data" >"$out/proxy.log" 2>&1 &
+  proxy=$!
+  for _ in $(seq 1 100); do curl -sf http://127.0.0.1:8080/readyz >/dev/null && break; sleep 0.2; done
+}
 
 form='team_id=TBENCH&command=%2Fsentry&text=help'
 action="payload=$(python3 -c 'import json,urllib.parse;print(urllib.parse.quote(json.dumps({"type":"block_actions","team":{"id":"TFAN"},"actions":[{"type":"button","value":"resolve"}]})))')"
@@ -41,6 +48,8 @@ declare -A events=([mailbox-accept]=push)
 results="bench/results"
 mkdir -p "$results"
 : >"$results/routing.md"
+for DELAY in 0 "${REGION_DELAY_MS:-5}"; do
+start_proxy "$DELAY"
 for CONNECTIONS in "${PASSES[@]}"; do
   table="$out/table-$CONNECTIONS.md"
   printf '| scenario | requests/s | p50 | p99 |\n|---|---|---|---|\n' >"$table"
@@ -55,7 +64,7 @@ for CONNECTIONS in "${PASSES[@]}"; do
     non2xx=$(awk '/Non-2xx/ {print $4}' "$out/$name.txt")
     [ -n "$non2xx" ] && echo "warning: $name had $non2xx non-2xx answers" >&2
     printf '| %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" >>"$table"
-    echo "c=$CONNECTIONS $name: $rps req/s, p50 $p50, p99 $p99"
+    echo "delay=${DELAY}ms c=$CONNECTIONS $name: $rps req/s, p50 $p50, p99 $p99"
   done
   python3 - "$table" <<'PY'
 import re, sys
@@ -73,6 +82,7 @@ with open(sys.argv[1], 'a') as f:
     f.write(f"plain-yarp / direct: {rps['plain-yarp'] / rps['direct']:.2f}x; ")
     f.write(f"fan-out-3 p50 / routed p50: {ms(rows['fan-out-3'][2]) / ms(rows['routed'][2]):.2f}x (target <= 1.25x)\n")
 PY
-  { echo "### $CONNECTIONS connection(s), ${DURATION} s per scenario"; echo; cat "$table"; echo; } >>"$results/routing.md"
+  { echo "### $CONNECTIONS connection(s), silos answering after ${DELAY} ms, ${DURATION} s per scenario"; echo; cat "$table"; echo; } >>"$results/routing.md"
+done
 done
 cat "$results/routing.md"

@@ -25,6 +25,8 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // A real silo spends time on each request (database, business logic); benchmarks set it to see legs overlap.
+        var delay = TimeSpan.FromMilliseconds(configuration.GetValue("Demo:AnswerDelayMs", 0));
         foreach (var silo in configuration.GetSection("Demo:Silos").GetChildren())
         {
             var builder = WebApplication.CreateSlimBuilder();
@@ -32,15 +34,20 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
             builder.Logging.ClearProviders();
             var app = builder.Build();
             var name = silo.Key;
-            app.Run(context => AnswerAsync(context, name, logger));
+            app.Run(context => AnswerAsync(context, name, delay, logger));
             await app.StartAsync(cancellationToken);
             _silos.Add(app);
             LogStarted(logger, name, silo.Value!);
         }
     }
 
-    private static async Task AnswerAsync(HttpContext context, string silo, ILogger logger)
+    private static async Task AnswerAsync(HttpContext context, string silo, TimeSpan delay, ILogger logger)
     {
+        if (delay > TimeSpan.Zero)
+        {
+            await Task.Delay(delay, context.RequestAborted);
+        }
+
         using var body = new MemoryStream();
         await context.Request.Body.CopyToAsync(body, context.RequestAborted);
         var path = context.Request.Path + context.Request.QueryString;
