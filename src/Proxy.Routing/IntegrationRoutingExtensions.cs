@@ -51,6 +51,7 @@ public static class IntegrationRoutingExtensions
         services.AddSingleton<IIntegrationParser>(new SlackParser("slack"));
         services.AddSingleton<IIntegrationParser>(new SlackParser("slack_staging"));
         services.AddSingleton<IIntegrationParser>(new GitHubParser());
+        services.AddSingleton<IIntegrationParser>(new DiscordParser());
         services.AddSingleton<IIntegrationParser>(new GitHubEnterpriseParser());
         services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket"));
         services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket_server"));
@@ -63,6 +64,7 @@ public static class IntegrationRoutingExtensions
         services.AddSingleton<IIntegrationParser>(new ControlOnlyParser("google"));
         services.AddSingleton<IWebhookSignatureVerifier, SlackSignatureVerifier>();
         services.AddSingleton<IWebhookSignatureVerifier, GitHubSignatureVerifier>();
+        services.AddSingleton<IWebhookSignatureVerifier, DiscordSignatureVerifier>();
         services.TryAddSingleton<ParserRegistry>();
         services.TryAddSingleton<SignatureRegistry>();
         services.TryAddSingleton<RoutingMetrics>();

@@ -27,7 +27,8 @@ public sealed class ProxyHarness : IAsyncDisposable
             { "Id": 12, "Provider": "slack", "ExternalId": "TNONE", "Status": "active", "Organizations": [4] },
             { "Id": 13, "Provider": "slack", "ExternalId": "TEU", "Status": "active", "Organizations": [2] },
             { "Id": 20, "Provider": "github", "ExternalId": "2", "Status": "active", "Organizations": [2, 3] },
-            { "Id": 21, "Provider": "github", "ExternalId": "3", "Status": "active", "Organizations": [4] }
+            { "Id": 21, "Provider": "github", "ExternalId": "3", "Status": "active", "Organizations": [4] },
+            { "Id": 30, "Provider": "discord", "ExternalId": "290926798626357999", "Status": "active", "Organizations": [1, 2] }
           ]
         }
         """;

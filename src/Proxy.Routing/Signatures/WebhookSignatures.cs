@@ -42,6 +42,9 @@ public sealed class ProviderSecret
     /// <summary>The signing secret the provider uses for its webhooks.</summary>
     public string? SigningSecret { get; set; }
 
+    /// <summary>The application's public key, hex (Discord signs with Ed25519 instead of a shared secret).</summary>
+    public string? PublicKey { get; set; }
+
     /// <summary>Extra secrets accepted while a secret is being rotated.</summary>
     public List<string> PreviousSigningSecrets { get; } = [];
 
