@@ -33,6 +33,7 @@ public static class ProxyApplication
         builder.Services.AddSingleton(routesFile);
 
         var limits = builder.Configuration.GetSection(KestrelLimitsOptions.Section).Get<KestrelLimitsOptions>() ?? new();
+        limits.ThrowIfInvalid();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -110,4 +111,39 @@ internal sealed class KestrelLimitsOptions
     public long? MaxRequestBodySize { get; set; } = 30_000_000;
 
     public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Kestrel's own checks name its properties; these name the setting a person edits.</summary>
+    public void ThrowIfInvalid()
+    {
+        var errors = new List<string>();
+        if (MaxRequestHeadersTotalSize < 1024)
+        {
+            errors.Add($"{Section}:MaxRequestHeadersTotalSize must be at least 1024 bytes (was {MaxRequestHeadersTotalSize}).");
+        }
+
+        if (MaxRequestHeaderCount < 1)
+        {
+            errors.Add($"{Section}:MaxRequestHeaderCount must be positive (was {MaxRequestHeaderCount}).");
+        }
+
+        if (MaxRequestLineSize < 256)
+        {
+            errors.Add($"{Section}:MaxRequestLineSize must be at least 256 bytes (was {MaxRequestLineSize}).");
+        }
+
+        if (MaxRequestBodySize is < 0)
+        {
+            errors.Add($"{Section}:MaxRequestBodySize must not be negative (was {MaxRequestBodySize}).");
+        }
+
+        if (RequestHeadersTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{Section}:RequestHeadersTimeout must be a positive duration (was {RequestHeadersTimeout}).");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new Microsoft.Extensions.Options.OptionsValidationException(Section, typeof(KestrelLimitsOptions), errors);
+        }
+    }
 }

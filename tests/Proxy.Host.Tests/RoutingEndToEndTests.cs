@@ -234,6 +234,27 @@ public class RoutingEndToEndTests
         response.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
     }
 
+    [Fact]
+    public async Task A_sender_that_stalls_mid_body_gets_408_and_the_proxy_keeps_serving()
+    {
+        await using var proxy = await ProxyHarness.StartAsync(null, "Routing:BodyReadTimeout=00:00:00.300");
+        var address = new Uri(proxy.App.Urls.First());
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port);
+        var stream = tcp.GetStream();
+        // Promises 100 bytes, sends 10, then goes quiet.
+        var head = "POST /extensions/slack/event/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"team_id\"";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+
+        var buffer = new byte[4096];
+        var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        var answer = Encoding.ASCII.GetString(buffer, 0, read);
+
+        answer.Should().StartWith("HTTP/1.1 408").And.Contain("application/problem+json").And.Contain("body-read-timeout");
+        proxy.TotalRegionRequests.Should().Be(0);
+        (await proxy.PostJsonAsync("/extensions/slack/event/", Event("TUS"))).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
     [Theory]
     [InlineData("/extensions/slack/event/", "application/json", "{\"team_id\":")]
     [InlineData("/extensions/slack/action/", "application/x-www-form-urlencoded", "payload=%7Bnot-json")]

@@ -10,6 +10,8 @@ public class StartupTests
     [InlineData("Routing:MaxBodyBytes=0", "Routing:MaxBodyBytes")]
     [InlineData("Routing:SyncDeadline=-00:00:01", "Routing:SyncDeadline")]
     [InlineData("Routing:ControlCluster= ", "Routing:ControlCluster")]
+    [InlineData("Limits:MaxRequestHeaderCount=0", "Limits:MaxRequestHeaderCount")]
+    [InlineData("Limits:RequestHeadersTimeout=00:00:00", "Limits:RequestHeadersTimeout")]
     public async Task Invalid_settings_stop_the_start_with_an_error_that_names_the_key(string setting, string key)
     {
         var start = async () =>
