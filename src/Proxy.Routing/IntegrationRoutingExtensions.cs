@@ -52,6 +52,7 @@ public static class IntegrationRoutingExtensions
         services.AddSingleton<IIntegrationParser>(new SlackParser("slack_staging"));
         services.AddSingleton<IIntegrationParser>(new GitHubParser());
         services.AddSingleton<IIntegrationParser>(new DiscordParser());
+        services.AddSingleton<IIntegrationParser>(new JiraParser());
         services.AddSingleton<IIntegrationParser>(new GitHubEnterpriseParser());
         services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket"));
         services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket_server"));

@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Globalization;
 using System.Text.Json;
 using Proxy.Routing.Requests;
@@ -25,7 +24,7 @@ public sealed class JiraServerParser : IIntegrationParser
         }
 
         // 200, not an error: Jira Server would retry a webhook whose token will never become readable.
-        if (segments.Length < 2 || ExternalId(segments[1]) is not { } externalId)
+        if (segments.Length < 2 || UnverifiedJwt.StringClaim(segments[1], "id") is not { } externalId)
         {
             return new RoutingIntent.Respond(200, "the jira_server webhook token does not name an integration");
         }
@@ -50,36 +49,6 @@ public sealed class JiraServerParser : IIntegrationParser
                 UnknownTargetStatus = 200,
                 MailboxBucketId = IssueId(root),
             };
-        }
-    }
-
-    /// <summary>The <c>id</c> claim of an unverified JWT (<c>header.payload.signature</c>), or null.</summary>
-    private static string? ExternalId(string token)
-    {
-        var parts = token.Split('.');
-        if (parts.Length != 3 || parts[1].Length == 0)
-        {
-            return null;
-        }
-
-        byte[] payload;
-        try
-        {
-            payload = Base64Url.DecodeFromChars(parts[1]);
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-
-        if (!PayloadReader.TryParseJson(payload, out var document))
-        {
-            return null;
-        }
-
-        using (document)
-        {
-            return document!.RootElement.ValueKind == JsonValueKind.Object ? PayloadReader.StringAt(document.RootElement, "id") : null;
         }
     }
 
