@@ -18,6 +18,7 @@ public sealed class MailboxCrashTests(ITestOutputHelper output) : IAsyncLifetime
     private readonly string _dir = Directory.CreateTempSubdirectory("proxy-crash-").FullName;
     private SiloStub _region = null!;
     private SiloStub _control = null!;
+    private readonly ConcurrentQueue<string> _log = new();
 
     public async ValueTask InitializeAsync()
     {
@@ -54,21 +55,21 @@ public sealed class MailboxCrashTests(ITestOutputHelper output) : IAsyncLifetime
         {
             Path.Combine(AppContext.BaseDirectory, "Proxy.Host.dll"), $"--urls=http://127.0.0.1:{port}", $"--ConfigDir={_dir}",
             $"--Mailbox:DataDir={Path.Combine(_dir, "data")}", "--Mailbox:Backoff:InitialMinutes=0.001", "--Mailbox:Backoff:Rate=1.0",
-            "--Mailbox:PollIntervalSeconds=0.05", "--Mailbox:MaxAttempts=100000", "--Logging:LogLevel:Default=Warning",
+            "--Mailbox:PollIntervalSeconds=0.05", "--Mailbox:MaxAttempts=100000", "--Mailbox:LeaseSeconds=5", "--Mailbox:DeliveryTimeoutSeconds=2", "--Logging:LogLevel:Default=Warning",
         })
         {
             info.ArgumentList.Add(arg);
         }
 
         var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) => _log.Enqueue(e.Data ?? "");
+        process.ErrorDataReceived += (_, e) => _log.Enqueue(e.Data ?? "");
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
     }
 
-    private static async Task WaitReadyAsync(HttpClient client)
+    private async Task WaitReadyAsync(HttpClient client)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
@@ -87,7 +88,7 @@ public sealed class MailboxCrashTests(ITestOutputHelper output) : IAsyncLifetime
             await Task.Delay(100);
         }
 
-        throw new TimeoutException("the proxy process did not become ready");
+        throw new TimeoutException("the proxy process did not become ready:\n" + string.Join('\n', _log));
     }
 
     private static (int Repository, int Sequence) Read(RecordedRequest request)
