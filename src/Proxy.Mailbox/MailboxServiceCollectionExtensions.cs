@@ -49,6 +49,8 @@ public static class MailboxServiceCollectionExtensions
         services.TryAddSingleton<IMailboxNamer, MailboxNamer>();
         services.TryAddSingleton<IMailboxDelivery, HttpMailboxDelivery>();
         services.AddHostedService<MailboxGaugeSampler>();
+        // Tagged "ready": the host's /readyz includes it.
+        services.AddHealthChecks().AddCheck<MailboxReadinessCheck>("mailbox", tags: ["ready"]);
         if (section.GetValue(nameof(MailboxOptions.DrainerEnabled), true))
         {
             services.TryAddSingleton<MailboxDrainer>();

@@ -144,5 +144,8 @@ public class MailboxEndToEndTests
         response.Headers.RetryAfter.Should().NotBeNull();
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
         (await proxy.Client.GetAsync("/healthz")).StatusCode.Should().Be(HttpStatusCode.OK, "the process keeps serving");
+        var ready = await proxy.Client.GetAsync("/readyz");
+        ready.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "a replica that cannot store webhooks is not ready");
+        (await ready.Content.ReadAsStringAsync()).Should().Contain("the mailbox Redis does not answer");
     }
 }

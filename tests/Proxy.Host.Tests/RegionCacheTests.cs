@@ -29,6 +29,19 @@ public sealed class RegionCacheTests(RedisServer redis) : IClassFixture<RedisSer
         return provider.GetRequiredService<RegionResolver>();
     }
 
+    /// <summary>HybridCache writes its second level in the background: wait (bounded) for the key to land.</summary>
+    private static async Task<RedisKey[]> KeysEventuallyAsync(IServer server, string pattern)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        RedisKey[] keys;
+        while ((keys = server.Keys(pattern: pattern).ToArray()).Length == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        return keys;
+    }
+
     private static long KeyspaceHits(IServer server)
         => long.Parse(server.Info("stats").SelectMany(g => g).Single(p => p.Key == "keyspace_hits").Value, System.Globalization.CultureInfo.InvariantCulture);
 
@@ -42,7 +55,7 @@ public sealed class RegionCacheTests(RedisServer redis) : IClassFixture<RedisSer
         var first = await Resolver(redis.ConnectionString).ResolveAsync(target, CancellationToken.None);
 
         first.Regions.Should().Equal("ap", "eu", "us");
-        server.Keys(pattern: "edge-proxy:*regions*").Should().ContainSingle("the answer is shared with other replicas");
+        (await KeysEventuallyAsync(server, "edge-proxy:*regions*")).Should().ContainSingle("the answer is shared with other replicas");
 
         var hitsBefore = KeyspaceHits(server);
         var second = await Resolver(redis.ConnectionString).ResolveAsync(target, CancellationToken.None);
@@ -61,7 +74,7 @@ public sealed class RegionCacheTests(RedisServer redis) : IClassFixture<RedisSer
             .ResolveAsync(new RoutingTarget.ExternalIntegration("slack", "T-NOBODY"), CancellationToken.None);
 
         resolution.Kind.Should().Be(ResolutionKind.UnknownTarget);
-        var key = server.Keys(pattern: "edge-proxy:*T-NOBODY*").Should().ContainSingle().Subject;
+        var key = (await KeysEventuallyAsync(server, "edge-proxy:*T-NOBODY*")).Should().ContainSingle().Subject;
         var ttl = await redis.Connection.GetDatabase().KeyTimeToLiveAsync(key);
         ttl.Should().NotBeNull();
         ttl!.Value.Should().BeLessThanOrEqualTo(TimeSpan.FromSeconds(30));

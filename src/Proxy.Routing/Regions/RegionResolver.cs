@@ -38,16 +38,18 @@ public sealed partial class RegionResolver(
         var state = new FactoryState(directory, target);
         try
         {
+            // The factory's result is written to Redis once, by SetAsync, with the lifetime its kind deserves: a miss
+            // is cached too (a flood of unknown ids must not reach the source), but not for as long.
             var resolution = await cache.GetOrCreateAsync(key, state, static (s, _) =>
             {
                 s.Created = true;
                 return ValueTask.FromResult(Resolve(s.Directory, s.Target));
-            }, Entry(settings.CacheTtl), cancellationToken: cancellationToken);
+            }, Entry(settings.NegativeCacheTtl, HybridCacheEntryFlags.DisableDistributedCacheWrite), cancellationToken: cancellationToken);
 
-            if (state.Created && resolution.Kind != ResolutionKind.Found)
+            if (state.Created)
             {
-                // Misses are cached too (a flood of unknown ids must not reach the source), but not for as long.
-                await cache.SetAsync(key, resolution, Entry(settings.NegativeCacheTtl), cancellationToken: cancellationToken);
+                var ttl = resolution.Kind == ResolutionKind.Found ? settings.CacheTtl : settings.NegativeCacheTtl;
+                await cache.SetAsync(key, resolution, Entry(ttl), cancellationToken: cancellationToken);
             }
 
             return resolution;
@@ -110,7 +112,8 @@ public sealed partial class RegionResolver(
             : new RegionResolution(ResolutionKind.Found, regions, integration.Id);
     }
 
-    private static HybridCacheEntryOptions Entry(TimeSpan ttl) => new() { Expiration = ttl, LocalCacheExpiration = ttl };
+    private static HybridCacheEntryOptions Entry(TimeSpan ttl, HybridCacheEntryFlags flags = HybridCacheEntryFlags.None)
+        => new() { Expiration = ttl, LocalCacheExpiration = ttl, Flags = flags };
 
     private sealed class FactoryState(IntegrationDirectory directory, RoutingTarget target)
     {
