@@ -157,8 +157,7 @@ internal sealed partial class IntegrationRoutingMiddleware(
         }
 
         Decided(activity, provider, RoutingModes.AllRegions);
-        var targets = resolution.Regions.Select(r => (r, clusters.ForRegion(r))).ToArray();
-        await fanOut.ForwardAsync(context, webhook, provider, targets, context.GetRouteModel().Transformer, settings, deadline);
+        await fanOut.ForwardAsync(context, webhook, provider, resolution.Regions, context.GetRouteModel().Transformer, settings, deadline);
     }
 
     /// <summary>Answers 200 now; the region answer goes to the response URL later.</summary>
@@ -171,12 +170,9 @@ internal sealed partial class IntegrationRoutingMiddleware(
         var legs = new List<DeferredLeg>();
         foreach (var region in regions)
         {
-            var cluster = clusters.ForRegion(region);
-            var destination = cluster is null ? null : RegionClusters.PickDestination(cluster);
-            if (cluster is null || destination is null)
+            if (!clusters.TryPick(region, out var cluster, out var destination, out var error))
             {
-                metrics.RegionFailure(provider, RoutingModes.Deferred, region,
-                    cluster is null ? ForwardingErrors.NotConfigured : ForwardingErrors.NoDestination);
+                metrics.RegionFailure(provider, RoutingModes.Deferred, region, error);
                 continue;
             }
 

@@ -37,9 +37,7 @@ internal sealed class YarpRegionEndpoints(RegionClusters clusters) : IRegionEndp
     {
         invoker = null;
         baseAddress = null;
-        var cluster = clusters.ForRegion(region);
-        var destination = cluster is null ? null : RegionClusters.PickDestination(cluster);
-        if (cluster is null || destination is null)
+        if (!clusters.TryPick(region, out var cluster, out var destination, out _))
         {
             return false;
         }

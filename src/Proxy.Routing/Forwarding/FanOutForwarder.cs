@@ -16,31 +16,29 @@ namespace Proxy.Routing.Forwarding;
 /// HttpRequestMessage over the same body bytes, built with the route's transforms and sent through the region
 /// cluster's own invoker (its connection pool and HTTP settings).
 /// </summary>
-public sealed partial class FanOutForwarder(RoutingMetrics metrics, TimeProvider time, ILogger<FanOutForwarder> logger)
+public sealed partial class FanOutForwarder(RegionClusters clusters, RoutingMetrics metrics, TimeProvider time, ILogger<FanOutForwarder> logger)
 {
     /// <param name="deadline">The request's deadline timer (linked to its abort token); re-armed here with the sync deadline.</param>
     public async Task ForwardAsync(HttpContext context, WebhookRequest webhook, string provider,
-        IReadOnlyList<(string Region, ClusterState? Cluster)> targets, HttpTransformer transformer, RoutingOptions settings,
+        IReadOnlyList<string> regions, HttpTransformer transformer, RoutingOptions settings,
         CancellationTokenSource deadline)
     {
         ArgumentNullException.ThrowIfNull(deadline);
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(webhook);
-        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(regions);
         ArgumentNullException.ThrowIfNull(transformer);
         ArgumentNullException.ThrowIfNull(settings);
 
         // Requests are built here, on the request's own thread: transforms read HttpContext, which is not thread safe.
-        var legs = new List<Task<LegResult>>(targets.Count);
+        var legs = new List<Task<LegResult>>(regions.Count);
         // One timer bounds every leg; it outlives the answer to the sender and is released when the last leg ends.
         var legsTimeout = new CancellationTokenSource(settings.RegionTimeout, time);
         var failures = new List<LegResult>();
-        foreach (var (region, cluster) in targets)
+        foreach (var region in regions)
         {
-            var destination = cluster is null ? null : RegionClusters.PickDestination(cluster);
-            if (cluster is null || destination is null)
+            if (!clusters.TryPick(region, out var cluster, out var destination, out var error))
             {
-                var error = cluster is null ? ForwardingErrors.NotConfigured : ForwardingErrors.NoDestination;
                 metrics.RegionFailure(provider, RoutingModes.AllRegions, region, error);
                 failures.Add(new LegResult(region, null, error));
                 continue;
@@ -102,7 +100,7 @@ public sealed partial class FanOutForwarder(RoutingMetrics metrics, TimeProvider
         var errors = failures.ToDictionary(f => f.Region, f => f.ErrorType ?? "unknown", StringComparer.Ordinal);
         if (timedOut)
         {
-            foreach (var region in targets.Select(t => t.Region).Where(r => !errors.ContainsKey(r)))
+            foreach (var region in regions.Where(r => !errors.ContainsKey(r)))
             {
                 errors[region] = ForwardingErrors.Timeout;
             }

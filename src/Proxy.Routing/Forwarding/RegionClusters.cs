@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Configuration;
@@ -26,6 +27,19 @@ public sealed class RegionClusters(IServiceProvider services) : IConfigChangeLis
 
     /// <summary>Every configured region name, sorted.</summary>
     public IReadOnlyList<string> RegionNames() => Map().Keys.Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>
+    /// The region's cluster and one of its available destinations; when there is none, false and the
+    /// low-cardinality <c>error.type</c> saying why.
+    /// </summary>
+    public bool TryPick(string region, [NotNullWhen(true)] out ClusterState? cluster, [NotNullWhen(true)] out DestinationState? destination,
+        [NotNullWhen(false)] out string? errorType)
+    {
+        cluster = ForRegion(region);
+        destination = cluster is null ? null : PickDestination(cluster);
+        errorType = cluster is null ? ForwardingErrors.NotConfigured : destination is null ? ForwardingErrors.NoDestination : null;
+        return errorType is null;
+    }
 
     /// <summary>One destination of the cluster, among those YARP's health checks consider available.</summary>
     public static DestinationState? PickDestination(ClusterState cluster)
