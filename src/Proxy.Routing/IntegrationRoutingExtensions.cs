@@ -8,7 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Proxy.Routing.Configuration;
 using Proxy.Routing.Dispatch;
-using Proxy.Routing.Forwarding;
+using Proxy.Routing.Dispatch;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Regions;
 using Proxy.Routing.Signatures;
@@ -70,6 +70,7 @@ public static class IntegrationRoutingExtensions
         services.TryAddSingleton<SignatureRegistry>();
         services.TryAddSingleton<RoutingMetrics>();
         services.TryAddSingleton<RegionClusters>();
+        services.TryAddSingleton<RegionRequestBuilder>();
         services.AddSingleton<Yarp.ReverseProxy.Configuration.IConfigChangeListener>(sp => sp.GetRequiredService<RegionClusters>());
         services.TryAddSingleton<RegionResolver>();
         services.TryAddSingleton<FanOutForwarder>();

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Proxy.Routing.Dispatch;
-using Proxy.Routing.Forwarding;
+using Proxy.Routing.Dispatch;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Regions;

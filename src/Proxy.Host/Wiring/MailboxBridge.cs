@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Proxy.Mailbox;
 using Proxy.Routing.Dispatch;
-using Proxy.Routing.Forwarding;
+using Proxy.Routing.Dispatch;
 using Proxy.Routing.Requests;
 
 namespace Proxy.Host.Wiring;

@@ -1,10 +1,9 @@
-using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection;
 using Yarp.ReverseProxy;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Model;
 
-namespace Proxy.Routing.Forwarding;
+namespace Proxy.Routing.Dispatch;
 
 /// <summary>
 /// Region name -> YARP cluster, rebuilt whenever YARP applies a new configuration, so a routes file edit is seen at
@@ -27,32 +26,6 @@ public sealed class RegionClusters(IServiceProvider services) : IConfigChangeLis
 
     /// <summary>Every configured region name, sorted.</summary>
     public IReadOnlyList<string> RegionNames() => Map().Keys.Order(StringComparer.Ordinal).ToArray();
-
-    /// <summary>
-    /// The region's cluster and one of its available destinations; when there is none, false and the
-    /// low-cardinality <c>error.type</c> saying why.
-    /// </summary>
-    public bool TryPick(string region, [NotNullWhen(true)] out ClusterState? cluster, [NotNullWhen(true)] out DestinationState? destination,
-        [NotNullWhen(false)] out string? errorType)
-    {
-        cluster = ForRegion(region);
-        destination = cluster is null ? null : PickDestination(cluster);
-        errorType = cluster is null ? ForwardingErrors.NotConfigured : destination is null ? ForwardingErrors.NoDestination : null;
-        return errorType is null;
-    }
-
-    /// <summary>One destination of the cluster, among those YARP's health checks consider available.</summary>
-    public static DestinationState? PickDestination(ClusterState cluster)
-    {
-        ArgumentNullException.ThrowIfNull(cluster);
-        var available = cluster.DestinationsState.AvailableDestinations;
-        return available.Count switch
-        {
-            0 => null,
-            1 => available[0],
-            _ => available[Random.Shared.Next(available.Count)],
-        };
-    }
 
     private Dictionary<string, ClusterState> Map()
     {

@@ -8,7 +8,7 @@ using Proxy.Routing.Telemetry;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
-namespace Proxy.Routing.Forwarding;
+namespace Proxy.Routing.Dispatch;
 
 /// <summary>
 /// Sends one buffered webhook to every region in parallel and answers with the first region answer to complete

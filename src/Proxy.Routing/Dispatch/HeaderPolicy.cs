@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Proxy.Routing.Forwarding;
+namespace Proxy.Routing.Dispatch;
 
 /// <summary>
 /// Headers a sender could use to lie to a region. They are removed on the way in; the proxy sets the forwarding

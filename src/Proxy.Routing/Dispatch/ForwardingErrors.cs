@@ -1,6 +1,6 @@
 using Yarp.ReverseProxy.Forwarder;
 
-namespace Proxy.Routing.Forwarding;
+namespace Proxy.Routing.Dispatch;
 
 /// <summary>Low-cardinality <c>error.type</c> values for failed region calls.</summary>
 internal static class ForwardingErrors

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
-using Proxy.Routing.Forwarding;
+using Proxy.Routing.Dispatch;
 
-namespace Proxy.Routing.Tests.Forwarding;
+namespace Proxy.Routing.Tests.Dispatch;
 
 public class HeaderPolicyTests
 {
