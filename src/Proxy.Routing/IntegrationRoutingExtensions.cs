@@ -8,7 +8,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Proxy.Routing.Configuration;
 using Proxy.Routing.Dispatch;
-using Proxy.Routing.Dispatch;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Regions;
 using Proxy.Routing.Signatures;

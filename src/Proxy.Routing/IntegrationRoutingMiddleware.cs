@@ -6,7 +6,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Proxy.Routing.Dispatch;
-using Proxy.Routing.Dispatch;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Regions;
@@ -29,6 +28,7 @@ internal sealed partial class IntegrationRoutingMiddleware(
     SignatureRegistry signatures,
     RegionResolver resolver,
     RegionClusters clusters,
+    RegionRequestBuilder builder,
     FanOutForwarder fanOut,
     DeferredResponder deferred,
     IOptionsMonitor<ProviderSecretsOptions> providers,
@@ -170,14 +170,13 @@ internal sealed partial class IntegrationRoutingMiddleware(
         var legs = new List<DeferredLeg>();
         foreach (var region in regions)
         {
-            if (!clusters.TryPick(region, out var cluster, out var destination, out var error))
+            if (!builder.TryPickRegion(region, context, out var target, out var error))
             {
                 metrics.RegionFailure(provider, RoutingModes.Deferred, region, error);
                 continue;
             }
 
-            legs.Add(new DeferredLeg(region, cluster.Model.HttpClient,
-                await FanOutForwarder.BuildRequestAsync(context, webhook, cluster, destination, transformer)));
+            legs.Add(new DeferredLeg(region, target.Invoker, await RegionRequestBuilder.BuildAsync(context, webhook, target, transformer)));
         }
 
         deferred.Start(provider, responseUrl, legs);

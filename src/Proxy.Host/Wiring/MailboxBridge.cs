@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Proxy.Mailbox;
 using Proxy.Routing.Dispatch;
-using Proxy.Routing.Dispatch;
 using Proxy.Routing.Requests;
 
 namespace Proxy.Host.Wiring;
@@ -31,19 +30,19 @@ internal sealed class MailboxBridge(IMailboxNamer namer, IMailboxStore store, IM
 }
 
 /// <summary>Mailbox deliveries go through the region's YARP cluster: its invoker and one of its available destinations.</summary>
-internal sealed class YarpRegionEndpoints(RegionClusters clusters) : IRegionEndpoints
+internal sealed class YarpRegionEndpoints(RegionRequestBuilder builder) : IRegionEndpoints
 {
     public bool TryGet(string region, [NotNullWhen(true)] out HttpMessageInvoker? invoker, [NotNullWhen(true)] out Uri? baseAddress)
     {
         invoker = null;
         baseAddress = null;
-        if (!clusters.TryPick(region, out var cluster, out var destination, out _))
+        if (!builder.TryPickRegion(region, null, out var target, out _))
         {
             return false;
         }
 
-        invoker = cluster.Model.HttpClient;
-        baseAddress = new Uri(destination.Model.Config.Address);
+        invoker = target.Invoker;
+        baseAddress = new Uri(target.Destination.Model.Config.Address);
         return true;
     }
 }

@@ -91,7 +91,7 @@ public sealed partial class DeferredResponder(
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {
-            var errorType = Forwarding.ForwardingErrors.Classify(ex);
+            var errorType = ForwardingErrors.Classify(ex);
             metrics.RegionCall(leg.Region, RoutingModes.Deferred, null, time.GetElapsedTime(started));
             metrics.RegionFailure(provider, RoutingModes.Deferred, leg.Region, errorType);
             return null;

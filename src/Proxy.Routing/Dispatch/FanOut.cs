@@ -1,12 +1,10 @@
 using System.Diagnostics;
-using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Requests;
 using Proxy.Routing.Telemetry;
 using Yarp.ReverseProxy.Forwarder;
-using Yarp.ReverseProxy.Model;
 
 namespace Proxy.Routing.Dispatch;
 
@@ -16,7 +14,7 @@ namespace Proxy.Routing.Dispatch;
 /// HttpRequestMessage over the same body bytes, built with the route's transforms and sent through the region
 /// cluster's own invoker (its connection pool and HTTP settings).
 /// </summary>
-public sealed partial class FanOutForwarder(RegionClusters clusters, RoutingMetrics metrics, TimeProvider time, ILogger<FanOutForwarder> logger)
+public sealed partial class FanOutForwarder(RegionRequestBuilder builder, RoutingMetrics metrics, TimeProvider time, ILogger<FanOutForwarder> logger)
 {
     /// <param name="deadline">The request's deadline timer (linked to its abort token); re-armed here with the sync deadline.</param>
     public async Task ForwardAsync(HttpContext context, WebhookRequest webhook, string provider,
@@ -37,15 +35,15 @@ public sealed partial class FanOutForwarder(RegionClusters clusters, RoutingMetr
         var failures = new List<LegResult>();
         foreach (var region in regions)
         {
-            if (!clusters.TryPick(region, out var cluster, out var destination, out var error))
+            if (!builder.TryPickRegion(region, context, out var target, out var error))
             {
                 metrics.RegionFailure(provider, RoutingModes.AllRegions, region, error);
                 failures.Add(new LegResult(region, null, error));
                 continue;
             }
 
-            var message = await BuildRequestAsync(context, webhook, cluster, destination, transformer);
-            legs.Add(SendAsync(region, provider, cluster.Model.HttpClient, message, legsTimeout.Token));
+            var message = await RegionRequestBuilder.BuildAsync(context, webhook, target, transformer);
+            legs.Add(SendAsync(target, provider, message, legsTimeout.Token));
         }
 
         _ = Task.WhenAll(legs).ContinueWith(static (_, cts) => ((CancellationTokenSource)cts!).Dispose(), legsTimeout,
@@ -116,33 +114,9 @@ public sealed partial class FanOutForwarder(RegionClusters clusters, RoutingMetr
             timedOut ? ProblemTypes.RegionTimeout : ProblemTypes.RegionUnavailable, ProblemResponse.TitleFor(status), detail, errors);
     }
 
-    /// <summary>One region's copy of the webhook: the route's transforms, the shared body bytes, the destination's address.</summary>
-    internal static async Task<HttpRequestMessage> BuildRequestAsync(HttpContext context, WebhookRequest webhook,
-        ClusterState cluster, DestinationState destination, HttpTransformer transformer)
+    private async Task<LegResult> SendAsync(RegionTarget target, string provider, HttpRequestMessage message, CancellationToken timeout)
     {
-        var requestConfig = cluster.Model.Config.HttpRequest;
-        var prefix = destination.Model.Config.Address;
-        var message = new HttpRequestMessage
-        {
-            Method = HttpMethod.Parse(webhook.Method),
-            Version = requestConfig?.Version ?? HttpVersion.Version20,
-            VersionPolicy = requestConfig?.VersionPolicy ?? HttpVersionPolicy.RequestVersionOrLower,
-        };
-        if (!webhook.Body.IsEmpty || HttpMethods.IsPost(webhook.Method) || HttpMethods.IsPut(webhook.Method)
-            || HttpMethods.IsPatch(webhook.Method))
-        {
-            // A new content object per region over the one buffer: the bytes are shared, never copied.
-            message.Content = new ReadOnlyMemoryContent(webhook.Body);
-        }
-
-        await transformer.TransformRequestAsync(context, message, prefix, context.RequestAborted);
-        message.RequestUri ??= RequestUtilities.MakeDestinationAddress(prefix, context.Request.Path, context.Request.QueryString);
-        return message;
-    }
-
-    private async Task<LegResult> SendAsync(string region, string provider, HttpMessageInvoker invoker,
-        HttpRequestMessage message, CancellationToken timeout)
-    {
+        var region = target.Name;
         using var activity = RoutingActivity.Source.StartActivity("region call", ActivityKind.Client);
         activity?.SetTag("proxy.region", region);
         activity?.SetTag("proxy.mode", RoutingModes.AllRegions);
@@ -150,7 +124,7 @@ public sealed partial class FanOutForwarder(RegionClusters clusters, RoutingMetr
         var started = time.GetTimestamp();
         try
         {
-            var response = await invoker.SendAsync(message, timeout);
+            var response = await RegionRequestBuilder.SendAsync(target, message, timeout);
             metrics.RegionCall(region, RoutingModes.AllRegions, (int)response.StatusCode, time.GetElapsedTime(started));
             activity?.SetTag("http.response.status_code", (int)response.StatusCode);
             return new LegResult(region, response, null);

@@ -96,7 +96,7 @@ public sealed class RegionRequestBuilder
     /// One silo's copy of a live webhook: the route's transforms run over the request's context (on the request's own
     /// thread: HttpContext is not thread safe), over a new content object that shares the one body buffer.
     /// </summary>
-    public async ValueTask<HttpRequestMessage> BuildAsync(HttpContext context, WebhookRequest webhook, RegionTarget target,
+    public static async ValueTask<HttpRequestMessage> BuildAsync(HttpContext context, WebhookRequest webhook, RegionTarget target,
         HttpTransformer transformer)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -111,7 +111,7 @@ public sealed class RegionRequestBuilder
     }
 
     /// <summary>The webhook as the route's transforms would send it, for storage; <see cref="Build"/> replays it later.</summary>
-    public async ValueTask<StoredRequest> CaptureAsync(HttpContext context, WebhookRequest webhook, HttpTransformer transformer)
+    public static async ValueTask<StoredRequest> CaptureAsync(HttpContext context, WebhookRequest webhook, HttpTransformer transformer)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(webhook);
