@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
@@ -11,6 +10,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Proxy.Mailbox;
+using Proxy.Routing;
+using Proxy.Routing.Dispatch;
+using Yarp.ReverseProxy.Configuration;
 
 // Mailbox benchmark, loopback only, every loop bounded in count and time:
 //   1. accept latency: appends at a steady rate on SQLite and on Redis (p50/p99/max);
@@ -83,7 +85,13 @@ IHost Host(Dictionary<string, string?> settings, RegionStub region, bool drainer
         ["Mailbox:DrainerEnabled"] = drainer ? "true" : "false",
         ["Mailbox:MaxConcurrentMailboxes"] = "64",
     });
-    builder.Services.AddSingleton<IRegionEndpoints>(region);
+    // The region is a YARP cluster, as in the host: deliveries go through RegionRequestBuilder and the cluster's client.
+    builder.Services.AddReverseProxy().LoadFromMemory([], [new ClusterConfig
+    {
+        ClusterId = "region-us",
+        Metadata = new Dictionary<string, string> { [RegionClusters.RegionMetadataKey] = "us" },
+        Destinations = new Dictionary<string, DestinationConfig> { ["d1"] = new() { Address = region.Address.ToString() } },
+    }]).AddRegionRequests();
     builder.Services.AddWebhookMailbox(builder.Configuration);
     return builder.Build();
 }
@@ -141,10 +149,9 @@ static double Pct(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
 
 /// <summary>The region: Kestrel on 127.0.0.1:0 answering 200 at once, counting what it receives.</summary>
-internal sealed class RegionStub : IRegionEndpoints, IAsyncDisposable
+internal sealed class RegionStub : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly HttpMessageInvoker _invoker = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false });
     private Uri _address = null!;
     private long _received;
 
@@ -169,12 +176,7 @@ internal sealed class RegionStub : IRegionEndpoints, IAsyncDisposable
 
     public void Reset() => Interlocked.Exchange(ref _received, 0);
 
-    public bool TryGet(string region, [NotNullWhen(true)] out HttpMessageInvoker? invoker, [NotNullWhen(true)] out Uri? baseAddress)
-    {
-        invoker = _invoker;
-        baseAddress = _address;
-        return true;
-    }
+    public Uri Address => _address;
 
     /// <summary>Waits until <paramref name="count"/> requests arrived or the time is up; returns how many did.</summary>
     public async Task<long> WaitForAsync(int count, TimeSpan limit, Action sample)
@@ -192,7 +194,6 @@ internal sealed class RegionStub : IRegionEndpoints, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _invoker.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

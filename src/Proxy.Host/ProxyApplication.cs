@@ -3,10 +3,8 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Proxy.Billing;
 using Proxy.Host.Demo;
-using Proxy.Host.Wiring;
 using Proxy.Mailbox;
 using Proxy.Routing;
-using Proxy.Routing.Dispatch;
 using Proxy.Routing.Problems;
 
 namespace Proxy.Host;
@@ -47,8 +45,6 @@ public static class ProxyApplication
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
             .AddIntegrationRouting(builder.Configuration);
-        builder.Services.AddSingleton<IRegionEndpoints, YarpRegionEndpoints>();
-        builder.Services.AddSingleton<IWebhookMailbox, MailboxBridge>();
         builder.Services.AddWebhookMailbox(builder.Configuration);
         builder.Services.AddBillingConsumer(builder.Configuration);
         builder.Services.AddProxyTelemetry(builder.Configuration, "edge-proxy");

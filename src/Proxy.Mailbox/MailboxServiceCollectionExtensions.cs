@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Proxy.Routing.Dispatch;
 using StackExchange.Redis;
 
 namespace Proxy.Mailbox;
@@ -11,9 +12,10 @@ public static class MailboxServiceCollectionExtensions
     /// <summary>
     /// Registers the mailbox from the "Mailbox" section: options (validated at start), the store (Redis when
     /// <c>Mailbox:Redis:ConnectionString</c> or else <c>Redis:ConnectionString</c> is set, SQLite otherwise; <c>Mailbox:Store</c>
-    /// can force one), <see cref="IMailboxSignal"/>, <see cref="IMailboxNamer"/>, <see cref="IMailboxDelivery"/> over HTTP
-    /// (needs an <see cref="IRegionEndpoints"/> from the host), the drainer (unless <c>Mailbox:DrainerEnabled</c> is false)
-    /// and the metrics. Registrations made before this call for the delivery or the time provider win.
+    /// can force one), <see cref="IMailboxSignal"/>, <see cref="IMailboxNamer"/>, routing's <see cref="IWebhookMailbox"/>,
+    /// <see cref="IMailboxDelivery"/> through the region clusters (needs <c>AddIntegrationRouting</c>), the drainer (unless
+    /// <c>Mailbox:DrainerEnabled</c> is false) and the metrics. Registrations made before this call for the delivery or the
+    /// time provider win.
     /// </summary>
     public static IServiceCollection AddWebhookMailbox(this IServiceCollection services, IConfiguration configuration)
     {
@@ -48,6 +50,7 @@ public static class MailboxServiceCollectionExtensions
         });
         services.TryAddSingleton<IMailboxNamer, MailboxNamer>();
         services.TryAddSingleton<IMailboxDelivery, HttpMailboxDelivery>();
+        services.TryAddSingleton<IWebhookMailbox, WebhookMailbox>();
         services.AddHostedService<MailboxGaugeSampler>();
         // Tagged "ready": the host's /readyz includes it.
         services.AddHealthChecks().AddCheck<MailboxReadinessCheck>("mailbox", tags: ["ready"]);

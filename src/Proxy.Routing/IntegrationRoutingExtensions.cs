@@ -68,15 +68,19 @@ public static class IntegrationRoutingExtensions
         services.TryAddSingleton<ParserRegistry>();
         services.TryAddSingleton<SignatureRegistry>();
         services.TryAddSingleton<RoutingMetrics>();
-        services.TryAddSingleton<RegionClusters>();
-        services.TryAddSingleton<RegionRequestBuilder>();
-        services.AddSingleton<Yarp.ReverseProxy.Configuration.IConfigChangeListener>(sp => sp.GetRequiredService<RegionClusters>());
+        proxy.AddRegionRequests();
         services.TryAddSingleton<RegionResolver>();
-        services.TryAddSingleton<FanOutForwarder>();
-        services.TryAddSingleton<DeferredResponder>();
-        services.AddHostedService(sp => sp.GetRequiredService<DeferredResponder>());
+        services.TryAddSingleton<IRegionDirectory>(sp => sp.GetRequiredService<RegionResolver>());
+        services.TryAddSingleton<SiloForwarder>();
+        services.TryAddSingleton<FanOut>();
+        services.TryAddSingleton<DeferredAnswers>();
+        services.TryAddSingleton<MailboxAccept>();
+        services.TryAddSingleton<WebhookDispatcher>();
+        services.TryAddSingleton<BackgroundSends>();
+        services.AddHostedService(sp => sp.GetRequiredService<BackgroundSends>());
+        proxy.AddTransforms<AnsweredByTransform>();
         // Posts answers to provider response URLs: never follows a redirect to an address nobody allowed.
-        services.AddHttpClient(DeferredResponder.ResponseUrlClient, client => client.Timeout = TimeSpan.FromSeconds(10))
+        services.AddHttpClient(DeferredAnswers.ResponseUrlClient, client => client.Timeout = TimeSpan.FromSeconds(10))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
         services.AddHostedService<ConfigReloadReporter>();
 
@@ -100,6 +104,24 @@ public static class IntegrationRoutingExtensions
         }
 
         services.AddHealthChecks().AddCheck<RoutingReadinessCheck>("routing", tags: [RoutingReadinessCheck.ReadyTag]);
+        return proxy;
+    }
+
+    /// <summary>
+    /// Region clusters (clusters whose metadata names a region) and <see cref="RegionRequestBuilder"/>, which every send
+    /// outside YARP's forwarder uses. <see cref="AddIntegrationRouting"/> includes it.
+    /// </summary>
+    public static IReverseProxyBuilder AddRegionRequests(this IReverseProxyBuilder proxy)
+    {
+        ArgumentNullException.ThrowIfNull(proxy);
+        if (proxy.Services.Any(d => d.ServiceType == typeof(RegionRequestBuilder)))
+        {
+            return proxy;
+        }
+
+        proxy.Services.AddSingleton<RegionClusters>();
+        proxy.Services.AddSingleton<RegionRequestBuilder>();
+        proxy.Services.AddSingleton<Yarp.ReverseProxy.Configuration.IConfigChangeListener>(sp => sp.GetRequiredService<RegionClusters>());
         return proxy;
     }
 

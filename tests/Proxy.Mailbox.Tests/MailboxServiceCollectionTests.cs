@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Proxy.Routing;
 using Proxy.Testing;
 
 namespace Proxy.Mailbox.Tests;
@@ -22,7 +23,7 @@ public sealed class MailboxServiceCollectionTests(RedisServer redis) : IClassFix
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Mailbox:DataDir"] = _directory.Path }.Concat(settings));
-        builder.Services.AddSingleton<IRegionEndpoints>(new StaticRegionEndpoints());
+        builder.Services.AddReverseProxy().LoadFromMemory([], []).AddRegionRequests();
         builder.Services.AddWebhookMailbox(builder.Configuration);
         return builder.Build();
     }

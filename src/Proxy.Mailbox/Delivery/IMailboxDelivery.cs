@@ -1,5 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
-
 namespace Proxy.Mailbox;
 
 /// <summary>Sends one entry to its region. Never throws for a failed delivery: the result says what happened.</summary>
@@ -7,16 +5,6 @@ public interface IMailboxDelivery
 {
     /// <param name="entry">The entry, with <see cref="MailboxEntry.Attempts"/> already counting this attempt.</param>
     Task<DeliveryResult> DeliverAsync(MailboxEntry entry, CancellationToken cancellationToken);
-}
-
-/// <summary>Where a region's deliveries go. The host implements it over its YARP region clusters.</summary>
-public interface IRegionEndpoints
-{
-    /// <summary>
-    /// The invoker to send through and the region's base address (scheme, host, port and an optional path prefix);
-    /// false when the region is unknown (the entry is retried with backoff: configuration may bring it back).
-    /// </summary>
-    bool TryGet(string region, [NotNullWhen(true)] out HttpMessageInvoker? invoker, [NotNullWhen(true)] out Uri? baseAddress);
 }
 
 /// <summary>Wakes the drainer so that a fresh entry goes out at once instead of at the next poll.</summary>
@@ -36,7 +24,7 @@ public enum DeliveryError
     /// <summary>Could not connect, or the connection broke (refused, reset, DNS, TLS).</summary>
     Connection,
 
-    /// <summary>The region is not in the configuration.</summary>
+    /// <summary>The region has no cluster, or none of its destinations is available.</summary>
     UnknownRegion,
 
     /// <summary>Anything else that kept the request from completing.</summary>

@@ -2,33 +2,24 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Proxy.Routing.Problems;
-using Proxy.Routing.Requests;
 using Proxy.Routing.Telemetry;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace Proxy.Routing.Dispatch;
 
 /// <summary>
 /// Sends one buffered webhook to every region in parallel and answers with the first region answer to complete
 /// (a 4xx/5xx is an answer). YARP's forwarder can send a request only once, so each region gets its own
-/// HttpRequestMessage over the same body bytes, built with the route's transforms and sent through the region
-/// cluster's own invoker (its connection pool and HTTP settings).
+/// HttpRequestMessage from <see cref="RegionRequestBuilder"/>, sent through the region cluster's own invoker.
+/// Legs still running after the answer go on (every region must see the webhook) and are drained on shutdown.
 /// </summary>
-public sealed partial class FanOutForwarder(RegionRequestBuilder builder, RoutingMetrics metrics, TimeProvider time, ILogger<FanOutForwarder> logger)
+internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSends background, RoutingMetrics metrics,
+    TimeProvider time, ILogger<FanOut> logger)
 {
-    /// <param name="deadline">The request's deadline timer (linked to its abort token); re-armed here with the sync deadline.</param>
-    public async Task ForwardAsync(HttpContext context, WebhookRequest webhook, string provider,
-        IReadOnlyList<string> regions, HttpTransformer transformer, RoutingOptions settings,
-        CancellationTokenSource deadline)
+    public async Task ForwardAsync(WebhookExchange exchange, IReadOnlyList<string> regions)
     {
-        ArgumentNullException.ThrowIfNull(deadline);
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(webhook);
-        ArgumentNullException.ThrowIfNull(regions);
-        ArgumentNullException.ThrowIfNull(transformer);
-        ArgumentNullException.ThrowIfNull(settings);
-
-        // Requests are built here, on the request's own thread: transforms read HttpContext, which is not thread safe.
+        var context = exchange.Context;
+        var settings = exchange.Settings;
+        var transformer = exchange.Transformer;
         var legs = new List<Task<LegResult>>(regions.Count);
         // One timer bounds every leg; it outlives the answer to the sender and is released when the last leg ends.
         var legsTimeout = new CancellationTokenSource(settings.RegionTimeout, time);
@@ -37,32 +28,32 @@ public sealed partial class FanOutForwarder(RegionRequestBuilder builder, Routin
         {
             if (!builder.TryPickRegion(region, context, out var target, out var error))
             {
-                metrics.RegionFailure(provider, RoutingModes.AllRegions, region, error);
+                metrics.RegionFailure(exchange.Provider, RoutingModes.AllRegions, region, error);
                 failures.Add(new LegResult(region, null, error));
                 continue;
             }
 
-            var message = await RegionRequestBuilder.BuildAsync(context, webhook, target, transformer);
-            legs.Add(SendAsync(target, provider, message, legsTimeout.Token));
+            // Built here, on the request's own thread: transforms read HttpContext, which is not thread safe.
+            var message = await RegionRequestBuilder.BuildAsync(context, exchange.Webhook, target, transformer);
+            legs.Add(SendAsync(target, exchange.Provider, message, legsTimeout.Token));
         }
 
-        _ = Task.WhenAll(legs).ContinueWith(static (_, cts) => ((CancellationTokenSource)cts!).Dispose(), legsTimeout,
+        var allLegs = Task.WhenAll(legs);
+        _ = allLegs.ContinueWith(static (_, cts) => ((CancellationTokenSource)cts!).Dispose(), legsTimeout,
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        background.Track(allLegs);
 
         var pending = new List<Task<LegResult>>(legs);
         LegResult? winner = null;
-        var timedOut = false;
-        deadline.CancelAfter(settings.SyncDeadline);
         while (pending.Count > 0)
         {
             Task<LegResult> done;
             try
             {
-                done = await Task.WhenAny(pending).WaitAsync(deadline.Token);
+                done = await Task.WhenAny(pending).WaitAsync(exchange.Deadline);
             }
             catch (OperationCanceledException)
             {
-                timedOut = !context.RequestAborted.IsCancellationRequested;
                 break;
             }
 
@@ -77,7 +68,6 @@ public sealed partial class FanOutForwarder(RegionRequestBuilder builder, Routin
             failures.Add(result);
         }
 
-        // The other legs keep going until their own timeout: every region must see the webhook, even after we answered.
         foreach (var leg in pending)
         {
             _ = leg.ContinueWith(static t => t.Result.Response?.Dispose(), CancellationToken.None,
@@ -86,7 +76,7 @@ public sealed partial class FanOutForwarder(RegionRequestBuilder builder, Routin
 
         if (winner is not null)
         {
-            await CopyAnswerAsync(context, winner, transformer, settings, deadline.Token);
+            await CopyAnswerAsync(exchange, winner);
             return;
         }
 
@@ -95,6 +85,11 @@ public sealed partial class FanOutForwarder(RegionRequestBuilder builder, Routin
             return;
         }
 
+        await WriteFailureAsync(exchange, regions, failures, timedOut: exchange.DeadlinePassed);
+    }
+
+    private async Task WriteFailureAsync(WebhookExchange exchange, IReadOnlyList<string> regions, List<LegResult> failures, bool timedOut)
+    {
         var errors = failures.ToDictionary(f => f.Region, f => f.ErrorType ?? "unknown", StringComparer.Ordinal);
         if (timedOut)
         {
@@ -104,13 +99,13 @@ public sealed partial class FanOutForwarder(RegionRequestBuilder builder, Routin
             }
         }
 
-        metrics.SyncFailure(provider, RoutingModes.AllRegions, "all", timedOut ? ForwardingErrors.Timeout : "all_regions_failed");
+        metrics.SyncFailure(exchange.Provider, RoutingModes.AllRegions, "all", timedOut ? ForwardingErrors.Timeout : "all_regions_failed");
         var status = timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
         var detail = timedOut
-            ? $"no region answered within {settings.SyncDeadline.TotalMilliseconds:0} ms"
+            ? $"no region answered within {exchange.Settings.SyncDeadline.TotalMilliseconds:0} ms"
             : "every region failed: " + string.Join(", ", errors.Select(e => $"{e.Key}: {e.Value}"));
-        LogAllRegionsFailed(logger, provider, detail);
-        await ProblemResponse.WriteAsync(context, status,
+        LogAllRegionsFailed(logger, exchange.Provider, detail);
+        await ProblemResponse.WriteAsync(exchange.Context, status,
             timedOut ? ProblemTypes.RegionTimeout : ProblemTypes.RegionUnavailable, ProblemResponse.TitleFor(status), detail, errors);
     }
 
@@ -145,21 +140,17 @@ public sealed partial class FanOutForwarder(RegionRequestBuilder builder, Routin
         }
     }
 
-    private static async Task CopyAnswerAsync(HttpContext context, LegResult winner, HttpTransformer transformer, RoutingOptions settings,
-        CancellationToken deadline)
+    private static async Task CopyAnswerAsync(WebhookExchange exchange, LegResult winner)
     {
+        var context = exchange.Context;
         using var response = winner.Response!;
         context.Response.StatusCode = (int)response.StatusCode;
-        var copyBody = await transformer.TransformResponseAsync(context, response, context.RequestAborted);
-        if (!string.IsNullOrEmpty(settings.AnsweredByHeader))
-        {
-            context.Response.Headers[settings.AnsweredByHeader] = winner.Region;
-        }
-
+        exchange.AnsweredBy = winner.Region;
+        var copyBody = await exchange.Transformer.TransformResponseAsync(context, response, context.RequestAborted);
         if (copyBody)
         {
-            // The sync deadline bounds the body too: a region that stalls mid-answer cannot hold the sender.
-            await response.Content.CopyToAsync(context.Response.Body, deadline);
+            // The deadline bounds the body too: a region that stalls mid-answer cannot hold the sender.
+            await response.Content.CopyToAsync(context.Response.Body, exchange.Deadline);
         }
     }
 

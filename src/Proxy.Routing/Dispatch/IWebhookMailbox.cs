@@ -1,5 +1,3 @@
-using Proxy.Routing.Requests;
-
 namespace Proxy.Routing.Dispatch;
 
 /// <summary>
@@ -9,10 +7,12 @@ namespace Proxy.Routing.Dispatch;
 /// </summary>
 public interface IWebhookMailbox
 {
+    /// <param name="request">The webhook as the route's transforms send it (forwarding headers included).</param>
+    /// <param name="body">The body bytes exactly as received.</param>
     /// <param name="provider">The provider key, first part of the mailbox name.</param>
     /// <param name="identifier">The rest of the mailbox name: integration or organization id, then any suffix.</param>
     /// <param name="bucketId">Picks a bucket while a busy integration is bucketed; null never buckets.</param>
     /// <returns>The mailbox name the entries went to.</returns>
-    Task<string> AcceptAsync(WebhookRequest webhook, string provider, string identifier, long? bucketId,
+    Task<string> AcceptAsync(StoredRequest request, ReadOnlyMemory<byte> body, string provider, string identifier, long? bucketId,
         IReadOnlyList<string> regions, CancellationToken cancellationToken);
 }

@@ -17,7 +17,10 @@ namespace Proxy.Routing.Dispatch;
 /// </summary>
 public sealed class RegionRequestBuilder
 {
-    /// <summary>Headers the transport re-creates, and hop-by-hop headers (RFC 9110 §7.6.1), never replayed from storage.</summary>
+    /// <summary>
+    /// Headers the transport re-creates, and hop-by-hop headers (RFC 9110 §7.6.1), never replayed from storage. Host is
+    /// the destination's, as in a forward without <c>RequestHeaderOriginalHost</c>.
+    /// </summary>
     private static readonly HashSet<string> s_transportHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
         "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer",
@@ -123,12 +126,6 @@ public sealed class RegionRequestBuilder
         message.RequestUri ??= RequestUtilities.MakeDestinationAddress(CapturePrefix, context.Request.Path, context.Request.QueryString);
 
         var headers = new List<KeyValuePair<string, string>>();
-        if (message.Headers.Host is { } host)
-        {
-            // RequestHeaderOriginalHost: the route asked for the sender's Host to reach the silo.
-            headers.Add(new("Host", host));
-        }
-
         foreach (var (name, values) in message.Headers.NonValidated)
         {
             if (!s_transportHeaders.Contains(name))
@@ -165,12 +162,6 @@ public sealed class RegionRequestBuilder
         message.RequestUri = new Uri(address.GetLeftPart(UriPartial.Authority) + address.AbsolutePath.TrimEnd('/') + path, UriKind.Absolute);
         foreach (var (name, value) in stored.Headers)
         {
-            if (string.Equals(name, "Host", StringComparison.OrdinalIgnoreCase))
-            {
-                message.Headers.Host = value;
-                continue;
-            }
-
             if (s_transportHeaders.Contains(name) || name.StartsWith(HeaderPolicy.InternalPrefix, StringComparison.OrdinalIgnoreCase))
             {
                 continue;

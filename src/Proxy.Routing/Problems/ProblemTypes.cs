@@ -18,4 +18,5 @@ public static class ProblemTypes
     public const string RegionNotConfigured = Prefix + "region-not-configured";
     public const string ServiceUnavailable = Prefix + "service-unavailable";
     public const string InternalError = Prefix + "internal-error";
+    public const string DirectoryUnavailable = Prefix + "directory-unavailable";
 }

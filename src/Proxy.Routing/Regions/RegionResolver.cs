@@ -27,7 +27,7 @@ public sealed partial class RegionResolver(
     IIntegrationDirectorySource source,
     HybridCache cache,
     IOptionsMonitor<RoutingOptions> options,
-    ILogger<RegionResolver> logger)
+    ILogger<RegionResolver> logger) : IRegionDirectory
 {
     public async ValueTask<RegionResolution> ResolveAsync(RoutingTarget target, CancellationToken cancellationToken)
     {

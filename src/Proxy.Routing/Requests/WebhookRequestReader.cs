@@ -8,8 +8,8 @@ internal static class WebhookRequestReader
 {
     public readonly record struct Outcome(WebhookRequest? Request, int Status, string? ProblemType, string? Detail);
 
-    /// <param name="deadline">Cancelled when the sender took too long (linked to the request's own abort token).</param>
-    public static async Task<Outcome> ReadAsync(HttpContext context, long maxBytes, TimeSpan timeout, CancellationToken deadline)
+    /// <param name="timeout">How long the sender may take to send the body; this read's own timer.</param>
+    public static async Task<Outcome> ReadAsync(HttpContext context, long maxBytes, TimeSpan timeout)
     {
         var request = context.Request;
         if (request.ContentLength is { } declared && declared > maxBytes)
@@ -18,9 +18,11 @@ internal static class WebhookRequestReader
         }
 
         byte[] body;
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        timer.CancelAfter(timeout);
         try
         {
-            body = await ReadBodyAsync(request.Body, request.ContentLength, maxBytes, deadline);
+            body = await ReadBodyAsync(request.Body, request.ContentLength, maxBytes, timer.Token);
         }
         catch (BodyTooLargeException)
         {
@@ -33,8 +35,13 @@ internal static class WebhookRequestReader
         }
         catch (BadHttpRequestException ex)
         {
-            return new Outcome(null, ex.StatusCode, ex.StatusCode == 413 ? ProblemTypes.PayloadTooLarge : ProblemTypes.MalformedBody,
-                ex.Message);
+            var type = ex.StatusCode switch
+            {
+                413 => ProblemTypes.PayloadTooLarge,
+                408 => ProblemTypes.BodyReadTimeout,
+                _ => ProblemTypes.MalformedBody,
+            };
+            return new Outcome(null, ex.StatusCode, type, ex.Message);
         }
 
         var webhook = new WebhookRequest(request.Method, request.Path, request.QueryString, request.Headers, body);

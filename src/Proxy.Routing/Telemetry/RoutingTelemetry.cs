@@ -89,4 +89,7 @@ public static class RoutingModes
     public const string NoRegion = "no_region";
     public const string Mailbox = "mailbox";
     public const string Deferred = "deferred";
+
+    /// <summary>A directory lookup (the control silo answering for the control source).</summary>
+    public const string Directory = "directory";
 }

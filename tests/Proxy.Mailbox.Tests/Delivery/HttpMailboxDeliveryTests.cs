@@ -10,7 +10,7 @@ public sealed class HttpMailboxDeliveryTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new(Start);
     private readonly MailboxOptions _options = new();
-    private readonly StaticRegionEndpoints _regions = new();
+    private readonly TestRegionClusters _regions = new();
     private SiloStub _region = null!;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -28,7 +28,7 @@ public sealed class HttpMailboxDeliveryTests : IAsyncLifetime
     }
 
     private HttpMailboxDelivery Delivery() =>
-        new(_regions, new FixedOptionsMonitor<MailboxOptions>(_options), _time, NullLogger<HttpMailboxDelivery>.Instance);
+        new(_regions.Builder, new FixedOptionsMonitor<MailboxOptions>(_options), _time, NullLogger<HttpMailboxDelivery>.Instance);
 
     [Fact]
     public async Task The_stored_request_reaches_the_region_byte_for_byte_with_the_delivery_headers()

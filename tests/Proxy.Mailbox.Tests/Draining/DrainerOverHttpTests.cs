@@ -15,10 +15,10 @@ public sealed class DrainerOverHttpTests
     {
         await using var region = await SiloStub.StartAsync("us");
         region.Answer = (_, call) => new StubAnswer(call <= 3 ? 503 : 200);
-        using var regions = new StaticRegionEndpoints().Add("us", region.Address);
+        using var regions = new TestRegionClusters().Add("us", region.Address);
         var time = new FakeTimeProvider(Start);
         var options = new MailboxOptions();
-        var delivery = new HttpMailboxDelivery(regions, new FixedOptionsMonitor<MailboxOptions>(options), time, NullLogger<HttpMailboxDelivery>.Instance);
+        var delivery = new HttpMailboxDelivery(regions.Builder, new FixedOptionsMonitor<MailboxOptions>(options), time, NullLogger<HttpMailboxDelivery>.Instance);
         using var harness = new DrainerHarness(delivery, time: time);
         var entries = new List<MailboxEntry>();
         for (var i = 0; i < 5; i++)

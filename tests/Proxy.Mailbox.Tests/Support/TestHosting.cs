@@ -1,9 +1,15 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Proxy.Routing;
+using Proxy.Routing.Dispatch;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Proxy.Mailbox.Tests;
 
@@ -73,35 +79,45 @@ internal sealed class ScriptedDelivery(TimeProvider time, Func<MailboxEntry, int
     }
 }
 
-/// <summary>Regions by name, each an invoker over its own SocketsHttpHandler, as the host builds them over YARP clusters.</summary>
-internal sealed class StaticRegionEndpoints : IRegionEndpoints, IDisposable
+/// <summary>
+/// Region clusters as the host has them: YARP clusters loaded from memory (one destination each, the region named in
+/// the cluster's metadata) and the <see cref="RegionRequestBuilder"/> every region send goes through. YARP loads its
+/// configuration when the proxy is mapped, so a small web application maps it (it never listens).
+/// </summary>
+internal sealed class TestRegionClusters : IDisposable
 {
-    private readonly Dictionary<string, (HttpMessageInvoker Invoker, Uri Address)> _regions = [];
+    private readonly Dictionary<string, (Uri Address, ForwarderRequestConfig? Request)> _regions = [];
+    private WebApplication? _app;
 
-    public StaticRegionEndpoints Add(string region, Uri address)
+    public TestRegionClusters Add(string region, Uri address, ForwarderRequestConfig? request = null)
     {
-        _regions[region] = (new HttpMessageInvoker(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false }), address);
+        _regions[region] = (address, request);
         return this;
     }
 
-    public bool TryGet(string region, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HttpMessageInvoker? invoker, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Uri? baseAddress)
+    public RegionRequestBuilder Builder
     {
-        if (_regions.TryGetValue(region, out var found))
+        get
         {
-            (invoker, baseAddress) = found;
-            return true;
-        }
+            if (_app is null)
+            {
+                var clusters = _regions.Select(r => new ClusterConfig
+                {
+                    ClusterId = "region-" + r.Key,
+                    Metadata = new Dictionary<string, string> { [RegionClusters.RegionMetadataKey] = r.Key },
+                    HttpRequest = r.Value.Request,
+                    Destinations = new Dictionary<string, DestinationConfig> { ["d1"] = new() { Address = r.Value.Address.ToString() } },
+                }).ToList();
+                var builder = WebApplication.CreateSlimBuilder();
+                builder.Logging.ClearProviders();
+                builder.Services.AddReverseProxy().LoadFromMemory([], clusters).AddRegionRequests();
+                _app = builder.Build();
+                _app.MapReverseProxy();
+            }
 
-        invoker = null;
-        baseAddress = null;
-        return false;
+            return _app.Services.GetRequiredService<RegionRequestBuilder>();
+        }
     }
 
-    public void Dispose()
-    {
-        foreach (var (invoker, _) in _regions.Values)
-        {
-            invoker.Dispose();
-        }
-    }
+    public void Dispose() => _app?.DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Headers;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Proxy.Routing.Telemetry;
@@ -9,37 +7,34 @@ using Proxy.Routing.Telemetry;
 namespace Proxy.Routing.Dispatch;
 
 /// <summary>One region's request, built on the request thread and sent later.</summary>
-public sealed record DeferredLeg(string Region, HttpMessageInvoker Invoker, HttpRequestMessage Request);
+internal sealed record DeferredLeg(RegionTarget Target, HttpRequestMessage Request)
+{
+    public string Region => Target.Name;
+}
 
 /// <summary>
 /// The deferred mode: the sender was answered at once; the webhook now goes to its region(s), and the answer of the
 /// last region (by name) that answered 2xx is posted as JSON to the sender's <c>response_url</c>. Work in flight is
-/// finished before the host stops.
+/// tracked by <see cref="BackgroundSends"/>, which finishes it before the host stops.
 /// </summary>
-public sealed partial class DeferredResponder(
+internal sealed partial class DeferredAnswers(
     IHttpClientFactory httpClients,
+    BackgroundSends background,
     RoutingMetrics metrics,
     IOptionsMonitor<RoutingOptions> options,
     TimeProvider time,
-    ILogger<DeferredResponder> logger) : IHostedService
+    ILogger<DeferredAnswers> logger)
 {
     public const string ResponseUrlClient = "edge-proxy-response-url";
 
-    private readonly ConcurrentDictionary<Task, byte> _inFlight = new();
-
     /// <summary>Attempts to post one answer (the first and two retries).</summary>
     private const int PostAttempts = 3;
-
-    public int InFlight => _inFlight.Count;
 
     public void Start(string provider, string responseUrl, IReadOnlyList<DeferredLeg> legs)
     {
         ArgumentNullException.ThrowIfNull(legs);
         var parent = Activity.Current;
-        var task = Task.Run(() => RunAsync(provider, responseUrl, legs, parent?.Context));
-        _inFlight.TryAdd(task, 0);
-        _ = task.ContinueWith(t => _inFlight.TryRemove(t, out _), CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        background.Track(Task.Run(() => RunAsync(provider, responseUrl, legs, parent?.Context)));
     }
 
     private async Task RunAsync(string provider, string responseUrl, IReadOnlyList<DeferredLeg> legs, ActivityContext? parent)
@@ -80,7 +75,7 @@ public sealed partial class DeferredResponder(
         var started = time.GetTimestamp();
         try
         {
-            using var response = await leg.Invoker.SendAsync(leg.Request, cancellationToken);
+            using var response = await RegionRequestBuilder.SendAsync(leg.Target, leg.Request, cancellationToken);
             metrics.RegionCall(leg.Region, RoutingModes.Deferred, (int)response.StatusCode, time.GetElapsedTime(started));
             if (!response.IsSuccessStatusCode)
             {
@@ -139,21 +134,6 @@ public sealed partial class DeferredResponder(
         metrics.Deferred(provider, outcome);
     }
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>Finishes the answers in flight, within the host's shutdown timeout.</summary>
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.WhenAll(_inFlight.Keys).WaitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            LogAbandoned(logger, _inFlight.Count);
-        }
-    }
-
     private sealed record Answer(string Region, byte[] Body);
 
     [LoggerMessage(EventId = 500, Level = LogLevel.Error, Message = "A deferred {Provider} answer failed")]
@@ -161,7 +141,4 @@ public sealed partial class DeferredResponder(
 
     [LoggerMessage(EventId = 501, Level = LogLevel.Warning, Message = "The response_url refused the answer (status {Status}, attempt {Attempt})")]
     private static partial void LogPostRejected(ILogger logger, int? status, int attempt);
-
-    [LoggerMessage(EventId = 502, Level = LogLevel.Warning, Message = "Stopped with {Count} deferred answers still in flight")]
-    private static partial void LogAbandoned(ILogger logger, int count);
 }

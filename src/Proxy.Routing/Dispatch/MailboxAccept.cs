@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Proxy.Routing.Parsers;
+using Proxy.Routing.Problems;
+using Proxy.Routing.Regions;
+
+namespace Proxy.Routing.Dispatch;
+
+/// <summary>
+/// The mailbox mode: the webhook, as the route's transforms would send it, is stored once per region and answered
+/// 202 only after the store said it is durable; a store failure is a 503 with <c>Retry-After</c>, never a 202.
+/// </summary>
+internal sealed partial class MailboxAccept(IServiceProvider services, ILogger<MailboxAccept> logger)
+{
+    private static readonly TimeSpan s_retryAfter = TimeSpan.FromSeconds(30);
+
+    public async Task AcceptAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution)
+    {
+        var context = exchange.Context;
+        var mailbox = services.GetService<IWebhookMailbox>();
+        var owner = intent.Target is RoutingTarget.Organization organization ? organization.Id : resolution.IntegrationId;
+        if (mailbox is null || owner is null)
+        {
+            await ProblemResponse.WriteAsync(context, 503, ProblemTypes.ServiceUnavailable, ProblemResponse.TitleFor(503),
+                "the webhook mailbox is not configured");
+            return;
+        }
+
+        var identifier = intent.MailboxSuffix is null
+            ? owner.Value.ToString(CultureInfo.InvariantCulture)
+            : $"{owner.Value.ToString(CultureInfo.InvariantCulture)}:{intent.MailboxSuffix}";
+        try
+        {
+            var request = await RegionRequestBuilder.CaptureAsync(context, exchange.Webhook, exchange.Transformer);
+            var name = await mailbox.AcceptAsync(request, exchange.Webhook.Body, exchange.Provider, identifier, intent.MailboxBucketId,
+                resolution.Regions, context.RequestAborted);
+            exchange.Activity?.SetTag("proxy.mailbox", name);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            // Never acknowledge what was not stored: a 503 makes the sender retry.
+            LogMailboxFailed(logger, exchange.Provider, ex);
+            exchange.Activity?.SetStatus(ActivityStatusCode.Error, "mailbox_unavailable");
+            await ProblemResponse.WriteAsync(context, 503, ProblemTypes.ServiceUnavailable, ProblemResponse.TitleFor(503),
+                "the webhook could not be stored; retry later", retryAfter: s_retryAfter);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status202Accepted;
+    }
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Could not store a {Provider} webhook in the mailbox")]
+    private static partial void LogMailboxFailed(ILogger logger, string provider, Exception exception);
+}

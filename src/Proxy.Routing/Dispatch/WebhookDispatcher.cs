@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Proxy.Routing.Parsers;
+using Proxy.Routing.Problems;
+using Proxy.Routing.Regions;
+using Proxy.Routing.Signatures;
+using Proxy.Routing.Telemetry;
+
+namespace Proxy.Routing.Dispatch;
+
+/// <summary>
+/// Carries out a parser's decision: resolve the target's regions (within the request's deadline), then hand the
+/// webhook to one strategy: YARP's forwarder (control, first region), the fan-out (all regions), deferred answers or
+/// the mailbox. This is the only place that does network I/O for a webhook.
+/// </summary>
+internal sealed partial class WebhookDispatcher(
+    IRegionDirectory directory,
+    RegionClusters clusters,
+    SiloForwarder silos,
+    FanOut fanOut,
+    DeferredAnswers deferred,
+    MailboxAccept mailbox,
+    RegionRequestBuilder builder,
+    IOptionsMonitor<ProviderSecretsOptions> providers,
+    RoutingMetrics metrics,
+    ILogger<WebhookDispatcher> logger)
+{
+    private static readonly TimeSpan s_directoryRetryAfter = TimeSpan.FromSeconds(5);
+
+    public Task DispatchAsync(WebhookExchange exchange, RoutingIntent intent, RequestDelegate next)
+    {
+        exchange.Activity?.SetTag("proxy.reason", intent.Reason);
+        switch (intent)
+        {
+            case RoutingIntent.ToRegions toRegions:
+                return ToRegionsAsync(exchange, toRegions, next);
+            case RoutingIntent.Reject reject:
+                return RejectAsync(exchange.Context, exchange.Provider, exchange.Activity, reject.Status, reject.ProblemType, reject.Detail);
+            case RoutingIntent.Respond respond:
+                Decided(exchange.Activity, exchange.Provider, RoutingModes.Respond);
+                exchange.Context.Response.StatusCode = respond.Status;
+                return Task.CompletedTask;
+            default:
+                Decided(exchange.Activity, exchange.Provider, RoutingModes.Control);
+                var control = exchange.Settings.ControlCluster;
+                return silos.ForwardAsync(exchange, RoutingModes.Control, "control", clusters.ById(control), bounded: false, next);
+        }
+    }
+
+    public async Task RejectAsync(HttpContext context, string provider, Activity? activity, int status, string type, string detail)
+    {
+        Decided(activity, provider, RoutingModes.Reject);
+        activity?.SetTag("error.type", type);
+        LogRejected(logger, provider, status, detail);
+        await ProblemResponse.WriteAsync(context, status, type, ProblemResponse.TitleFor(status), detail);
+    }
+
+    private async Task ToRegionsAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RequestDelegate next)
+    {
+        var (context, provider, activity) = (exchange.Context, exchange.Provider, exchange.Activity);
+        activity?.SetTag("proxy.target", intent.Target.ToString());
+        RegionResolution resolution;
+        try
+        {
+            resolution = await directory.ResolveAsync(intent.Target, exchange.Deadline);
+        }
+        catch (Exception ex) when (ex is DirectoryUnavailableException || (ex is OperationCanceledException && exchange.DeadlinePassed))
+        {
+            // Never guess: the sender retries, and nothing is cached as unknown.
+            var errorType = ex is DirectoryUnavailableException unavailable ? unavailable.ErrorType : ForwardingErrors.Timeout;
+            metrics.RegionFailure(provider, RoutingModes.Directory, "control", errorType);
+            activity?.SetTag("error.type", errorType);
+            LogDirectoryUnavailable(logger, provider, intent.Target.ToString(), errorType);
+            await ProblemResponse.WriteAsync(context, 503, ProblemTypes.DirectoryUnavailable, ProblemResponse.TitleFor(503),
+                $"the integration directory could not be read ({errorType}); retry later", retryAfter: s_directoryRetryAfter);
+            return;
+        }
+
+        if (resolution.Kind != ResolutionKind.Found)
+        {
+            await NoRegionAsync(exchange, intent, resolution);
+            return;
+        }
+
+        activity?.SetTag("proxy.regions", string.Join(',', resolution.Regions));
+        if (intent.Delivery == RegionDelivery.Mailbox)
+        {
+            Decided(activity, provider, RoutingModes.Mailbox);
+            await mailbox.AcceptAsync(exchange, intent, resolution);
+            return;
+        }
+
+        if (intent.ResponseUrl is { } responseUrl && providers.CurrentValue.For(provider).AllowsResponseUrl(responseUrl))
+        {
+            Decided(activity, provider, RoutingModes.Deferred);
+            await DeferAsync(exchange, intent, resolution, responseUrl);
+            return;
+        }
+
+        if (intent.Delivery == RegionDelivery.FirstRegion)
+        {
+            Decided(activity, provider, RoutingModes.FirstRegion);
+            var first = resolution.Regions[0];
+            await silos.ForwardAsync(exchange, RoutingModes.FirstRegion, first, clusters.ForRegion(first), bounded: true, next);
+            return;
+        }
+
+        Decided(activity, provider, RoutingModes.AllRegions);
+        await fanOut.ForwardAsync(exchange, resolution.Regions);
+    }
+
+    private Task NoRegionAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution)
+    {
+        var unknown = resolution.Kind == ResolutionKind.UnknownTarget;
+        var status = unknown ? intent.UnknownTargetStatus : intent.NoRegionStatus;
+        if (status is >= 200 and < 300)
+        {
+            Decided(exchange.Activity, exchange.Provider, RoutingModes.NoRegion);
+            exchange.Context.Response.StatusCode = status;
+            return Task.CompletedTask;
+        }
+
+        return RejectAsync(exchange.Context, exchange.Provider, exchange.Activity, status,
+            unknown ? ProblemTypes.UnknownIntegration : ProblemTypes.NoRegion,
+            unknown ? $"no {exchange.Provider} integration matches {intent.Target}" : $"no active organization is behind {intent.Target}");
+    }
+
+    /// <summary>Answers 200 now; the region answer goes to the response URL later.</summary>
+    private async Task DeferAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution, string responseUrl)
+    {
+        var regions = intent.Delivery == RegionDelivery.FirstRegion ? resolution.Regions.Take(1) : resolution.Regions;
+        var legs = new List<DeferredLeg>();
+        foreach (var region in regions)
+        {
+            if (!builder.TryPickRegion(region, exchange.Context, out var target, out var error))
+            {
+                metrics.RegionFailure(exchange.Provider, RoutingModes.Deferred, region, error);
+                continue;
+            }
+
+            legs.Add(new DeferredLeg(target, await RegionRequestBuilder.BuildAsync(exchange.Context, exchange.Webhook, target, exchange.Transformer)));
+        }
+
+        deferred.Start(exchange.Provider, responseUrl, legs);
+        exchange.Context.Response.StatusCode = StatusCodes.Status200OK;
+    }
+
+    private void Decided(Activity? activity, string provider, string mode)
+    {
+        activity?.SetTag("proxy.mode", mode);
+        metrics.Decision(provider, mode);
+    }
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "Rejected a {Provider} webhook with {Status}: {Detail}")]
+    private static partial void LogRejected(ILogger logger, string provider, int status, string detail);
+
+    [LoggerMessage(EventId = 403, Level = LogLevel.Warning,
+        Message = "The directory could not resolve {Target} for a {Provider} webhook ({ErrorType}); answered 503")]
+    private static partial void LogDirectoryUnavailable(ILogger logger, string provider, string target, string errorType);
+}
