@@ -61,7 +61,11 @@ public sealed class ProxyHarness : IAsyncDisposable
     public HttpClient Client { get; private set; } = null!;
 
     /// <summary>Starts stubs and the proxy. Regions named in <paramref name="deadRegions"/> point at a port nobody listens on.</summary>
-    public static async Task<ProxyHarness> StartAsync(string[]? deadRegions = null, params string[] settings)
+    public static Task<ProxyHarness> StartAsync(string[]? deadRegions = null, params string[] settings)
+        => StartAsync(deadRegions, editRoutes: null, settings);
+
+    /// <summary>The same, with the routes document (<c>{"ReverseProxy":{"Routes":…,"Clusters":…}}</c>) edited before start.</summary>
+    public static async Task<ProxyHarness> StartAsync(string[]? deadRegions, Action<JsonObject>? editRoutes, params string[] settings)
     {
         var configDir = Directory.CreateTempSubdirectory("proxy-config-").FullName;
         var control = await SiloStub.StartAsync("control");
@@ -73,7 +77,9 @@ public sealed class ProxyHarness : IAsyncDisposable
 
         var harness = new ProxyHarness(configDir, control, regions);
         await File.WriteAllTextAsync(Path.Combine(configDir, "directory.json"), DirectoryJson);
-        await File.WriteAllTextAsync(Path.Combine(configDir, "proxy.json"), harness.RoutesJson(deadRegions ?? []));
+        var routes = JsonNode.Parse(harness.RoutesJson(deadRegions ?? []))!.AsObject();
+        editRoutes?.Invoke(routes);
+        await File.WriteAllTextAsync(Path.Combine(configDir, "proxy.json"), routes.ToJsonString());
 
         var args = new List<string>
         {

@@ -9,8 +9,9 @@ using Microsoft.Extensions.Logging;
 
 namespace Proxy.Testing;
 
-/// <summary>What a silo stub received, byte for byte.</summary>
-public sealed record RecordedRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, byte[] Body)
+/// <summary>What a silo stub received, byte for byte, and over which HTTP version (<c>HTTP/1.1</c>...).</summary>
+public sealed record RecordedRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, byte[] Body,
+    string Protocol = "HTTP/1.1")
 {
     public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
 }
@@ -27,6 +28,7 @@ public sealed class SiloStub : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private int _count;
+    private int _completed;
 
     private SiloStub(string name, WebApplication app)
     {
@@ -42,6 +44,9 @@ public sealed class SiloStub : IAsyncDisposable
     public Func<RecordedRequest, int, StubAnswer> Answer { get; set; } = (_, _) => new StubAnswer();
 
     public IReadOnlyList<RecordedRequest> Requests => _requests.ToArray();
+
+    /// <summary>Requests answered in full (a request whose client went away during its delay is not counted).</summary>
+    public int Completed => Volatile.Read(ref _completed);
 
     public static async Task<SiloStub> StartAsync(string name)
     {
@@ -74,7 +79,7 @@ public sealed class SiloStub : IAsyncDisposable
         await context.Request.Body.CopyToAsync(body);
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
         var recorded = new RecordedRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, headers,
-            body.ToArray());
+            body.ToArray(), context.Request.Protocol);
         var number = Interlocked.Increment(ref _count);
         _requests.Enqueue(recorded);
 
@@ -99,6 +104,7 @@ public sealed class SiloStub : IAsyncDisposable
 
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(answer.Body ?? $"{{\"answeredBy\":\"{Name}\"}}");
+        Interlocked.Increment(ref _completed);
     }
 
     public async ValueTask DisposeAsync()
