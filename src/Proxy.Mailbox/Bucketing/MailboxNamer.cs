@@ -7,7 +7,7 @@ using StackExchange.Redis;
 namespace Proxy.Mailbox;
 
 /// <summary>Chooses the mailbox of a webhook (reference §2.10): one per integration, split into buckets while it is busy.</summary>
-public interface IMailboxNamer
+internal interface IMailboxNamer
 {
     /// <summary>
     /// Counts this webhook against its integration's hourly rate and returns <c>provider:identifier</c>, or

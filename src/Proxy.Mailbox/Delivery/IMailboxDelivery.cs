@@ -1,19 +1,19 @@
 namespace Proxy.Mailbox;
 
 /// <summary>Sends one entry to its region. Never throws for a failed delivery: the result says what happened.</summary>
-public interface IMailboxDelivery
+internal interface IMailboxDelivery
 {
     /// <param name="entry">The entry, with <see cref="MailboxEntry.Attempts"/> already counting this attempt.</param>
     Task<DeliveryResult> DeliverAsync(MailboxEntry entry, CancellationToken cancellationToken);
 }
 
 /// <summary>Wakes the drainer so that a fresh entry goes out at once instead of at the next poll.</summary>
-public interface IMailboxSignal
+internal interface IMailboxSignal
 {
     void Notify(string mailbox);
 }
 
-public enum DeliveryError
+internal enum DeliveryError
 {
     /// <summary>The region answered; see <see cref="DeliveryResult.StatusCode"/>.</summary>
     None,
@@ -34,7 +34,7 @@ public enum DeliveryError
 /// <summary>What one delivery attempt got back.</summary>
 /// <param name="StatusCode">The region's HTTP status; null when it did not answer.</param>
 /// <param name="RetryAfter">The region's <c>Retry-After</c>, as a delay from the moment it answered.</param>
-public sealed record DeliveryResult(int? StatusCode, DeliveryError Error, TimeSpan? RetryAfter = null)
+internal sealed record DeliveryResult(int? StatusCode, DeliveryError Error, TimeSpan? RetryAfter = null)
 {
     public static DeliveryResult Answered(int statusCode, TimeSpan? retryAfter = null) => new(statusCode, DeliveryError.None, retryAfter);
 

@@ -6,7 +6,7 @@ namespace Proxy.Mailbox;
 /// One accepted webhook waiting for delivery to one region. A webhook sent to three regions is three entries
 /// with the same mailbox name and body, each with its own delivery id.
 /// </summary>
-public sealed record MailboxEntry
+internal sealed record MailboxEntry
 {
     /// <summary>A GUID string, unique per (webhook, region); sent as <c>X-Proxy-Delivery-Id</c> so a region can de-duplicate.</summary>
     public required string DeliveryId { get; init; }

@@ -4,7 +4,7 @@ namespace Proxy.Mailbox;
 /// Durable storage of mailbox entries, leases and dead letters. Two implementations share one contract:
 /// SQLite (one node) and Redis (several replicas, Redis Cluster ready).
 /// </summary>
-public interface IMailboxStore
+internal interface IMailboxStore
 {
     /// <summary>
     /// Stores the entries of one accepted webhook (all with the same mailbox name, one per region), all or none,

@@ -125,16 +125,17 @@ public sealed class MailboxDrainerTests
     }
 
     [Theory]
-    [InlineData(500, DeliveryError.None, "server_error")]
-    [InlineData(503, DeliveryError.None, "server_error")]
-    [InlineData(429, DeliveryError.None, "api_error")]
-    [InlineData(410, DeliveryError.None, "api_error")]
-    [InlineData(null, DeliveryError.Timeout, "timeout")]
-    [InlineData(null, DeliveryError.Connection, "host_error")]
-    [InlineData(null, DeliveryError.UnknownRegion, "unknown_region")]
-    [InlineData(null, DeliveryError.Other, "api_error")]
-    public async Task Other_failures_are_retried_with_backoff(int? status, DeliveryError error, string reason)
+    [InlineData(500, nameof(DeliveryError.None), "server_error")]
+    [InlineData(503, nameof(DeliveryError.None), "server_error")]
+    [InlineData(429, nameof(DeliveryError.None), "api_error")]
+    [InlineData(410, nameof(DeliveryError.None), "api_error")]
+    [InlineData(null, nameof(DeliveryError.Timeout), "timeout")]
+    [InlineData(null, nameof(DeliveryError.Connection), "host_error")]
+    [InlineData(null, nameof(DeliveryError.UnknownRegion), "unknown_region")]
+    [InlineData(null, nameof(DeliveryError.Other), "api_error")]
+    public async Task Other_failures_are_retried_with_backoff(int? status, string errorName, string reason)
     {
+        var error = Enum.Parse<DeliveryError>(errorName);
         var delivery = new ScriptedDelivery(TimeProvider.System, (_, _) => Task.FromResult(new DeliveryResult(status, error)));
         using var harness = new DrainerHarness(delivery);
         using var failures = new MetricCollector<long>(harness.MeterFactory, MailboxTelemetry.MeterName, "mailbox.delivery.failures");

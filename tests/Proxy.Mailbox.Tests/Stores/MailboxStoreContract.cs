@@ -13,14 +13,14 @@ public abstract class MailboxStoreContract : IAsyncLifetime
     protected FakeTimeProvider Time { get; } = new(Start);
 
     /// <summary>The store under test.</summary>
-    protected IMailboxStore Store => _store ??= Open();
+    private protected IMailboxStore Store => _store ??= Open();
 
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Another instance over the same data: a second replica, or the same node after a restart.</summary>
-    protected abstract IMailboxStore CreateStore();
+    private protected abstract IMailboxStore CreateStore();
 
-    protected IMailboxStore Open()
+    private protected IMailboxStore Open()
     {
         var store = CreateStore();
         _stores.Add(store);

@@ -8,7 +8,7 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
 {
     private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..12];
 
-    protected override IMailboxStore CreateStore() => new RedisMailboxStore(redis.Connection!, _prefix, Time);
+    private protected override IMailboxStore CreateStore() => new RedisMailboxStore(redis.Connection!, _prefix, Time);
 
     [Fact]
     public async Task A_lane_written_without_its_index_entry_is_found_again_by_the_repair()
@@ -49,7 +49,7 @@ public sealed class RedisClusterMailboxStoreTests(RedisCluster cluster) : Mailbo
 {
     private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..12];
 
-    protected override IMailboxStore CreateStore() => new RedisMailboxStore(cluster.Connection, _prefix, Time);
+    private protected override IMailboxStore CreateStore() => new RedisMailboxStore(cluster.Connection, _prefix, Time);
 
     [Fact]
     public async Task The_cluster_really_refuses_a_script_that_reaches_another_node()

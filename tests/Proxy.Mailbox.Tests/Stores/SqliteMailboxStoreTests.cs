@@ -9,7 +9,7 @@ public sealed class SqliteMailboxStoreTests : MailboxStoreContract
 
     private string FilePath => Path.Combine(_directory.Path, "data", "mailbox.db");
 
-    protected override IMailboxStore CreateStore() => new SqliteMailboxStore(FilePath, SqliteDurability.Full, Time);
+    private protected override IMailboxStore CreateStore() => new SqliteMailboxStore(FilePath, SqliteDurability.Full, Time);
 
     public override async ValueTask DisposeAsync()
     {
