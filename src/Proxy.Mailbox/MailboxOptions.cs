@@ -91,6 +91,12 @@ public sealed class MailboxRedisOptions
 
     /// <summary>How often the drainer rebuilds the global indexes from the per-mailbox data.</summary>
     public double IndexRepairMinutes { get; set; } = 10;
+
+    /// <summary>
+    /// Longest wait for one Redis command (and for a connection): a Redis outage turns an accept into a 503 within this
+    /// time instead of the client's default 5 s, so a sender with a 10 s budget (GitHub) gets its answer.
+    /// </summary>
+    public double OperationTimeoutSeconds { get; set; } = 2;
 }
 
 public sealed class MailboxSqliteOptions

@@ -34,6 +34,7 @@ internal sealed class MailboxOptionsValidator : IValidateOptions<MailboxOptions>
         Positive("Backoff:MaxMinutes", options.Backoff.MaxMinutes);
         Positive("Backoff:MaxRetryAfterMinutes", options.Backoff.MaxRetryAfterMinutes);
         Positive("Redis:IndexRepairMinutes", options.Redis.IndexRepairMinutes);
+        Positive("Redis:OperationTimeoutSeconds", options.Redis.OperationTimeoutSeconds);
         Positive("Bucketing:DurationHours", options.Bucketing.DurationHours);
         AtLeast("MaxConcurrentMailboxes", options.MaxConcurrentMailboxes, 1);
         AtLeast("MaxDeliveriesPerClaim", options.MaxDeliveriesPerClaim, 1);

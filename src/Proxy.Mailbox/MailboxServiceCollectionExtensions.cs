@@ -84,6 +84,10 @@ internal sealed class MailboxRedisConnection(IOptions<MailboxOptions> options) :
     {
         var configuration = ConfigurationOptions.Parse(options.Value.Redis.ConnectionString);
         configuration.AbortOnConnectFail = false;
+        var timeout = (int)Math.Ceiling(options.Value.Redis.OperationTimeoutSeconds * 1000);
+        configuration.AsyncTimeout = timeout;
+        configuration.SyncTimeout = timeout;
+        configuration.ConnectTimeout = timeout;
         return ConnectionMultiplexer.Connect(configuration);
     });
 
