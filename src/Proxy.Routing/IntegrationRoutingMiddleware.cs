@@ -26,7 +26,7 @@ internal sealed partial class IntegrationRoutingMiddleware(
     IServiceProvider services,
     ParserRegistry parsers,
     SignatureRegistry signatures,
-    RegionResolver resolver,
+    IRegionDirectory resolver,
     RegionClusters clusters,
     RegionRequestBuilder builder,
     FanOutForwarder fanOut,
