@@ -73,6 +73,7 @@ public static class IntegrationRoutingExtensions
         services.TryAddSingleton<RegionRequestBuilder>();
         services.AddSingleton<Yarp.ReverseProxy.Configuration.IConfigChangeListener>(sp => sp.GetRequiredService<RegionClusters>());
         services.TryAddSingleton<IRegionDirectory, FileRegionDirectory>();
+        services.AddHostedService<RegionCoverageReporter>();
         services.TryAddSingleton<FanOutForwarder>();
         services.TryAddSingleton<DeferredResponder>();
         services.AddHostedService(sp => sp.GetRequiredService<DeferredResponder>());

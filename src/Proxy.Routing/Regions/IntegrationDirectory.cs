@@ -15,6 +15,7 @@ public sealed class IntegrationDirectory
     private readonly Dictionary<(string Provider, string ExternalId), RegionResolution> _byExternalId;
     private readonly Dictionary<long, RegionResolution> _byIntegrationId;
     private readonly Dictionary<long, RegionResolution> _byOrganization;
+    private readonly Dictionary<string, long[]> _activeOrganizationsByRegion;
 
     private IntegrationDirectory(DirectoryDocument document, string revision)
     {
@@ -25,6 +26,10 @@ public sealed class IntegrationDirectory
             p => DirectoryStatus.IsActive(p.Value.Status)
                 ? new RegionResolution(ResolutionKind.Found, Array.AsReadOnly([p.Value.Region!]), null)
                 : InactiveOrganization);
+        _activeOrganizationsByRegion = organizations.Values
+            .Where(o => DirectoryStatus.IsActive(o.Status))
+            .GroupBy(o => o.Region!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(o => o.Id).Order().ToArray(), StringComparer.Ordinal);
 
         _byIntegrationId = [];
         _byExternalId = new(ProviderAndExternalIdComparer.Instance);
@@ -58,6 +63,20 @@ public sealed class IntegrationDirectory
             default:
                 return RegionResolution.Unknown;
         }
+    }
+
+    /// <summary>
+    /// Regions that active organizations live in but that none of <paramref name="servedRegions"/> (the regions of the
+    /// YARP clusters, matched case-insensitively as clusters are) serves, sorted by name.
+    /// </summary>
+    internal IReadOnlyList<RegionWithoutCluster> RegionsWithoutCluster(IEnumerable<string> servedRegions)
+    {
+        var served = new HashSet<string>(servedRegions, StringComparer.OrdinalIgnoreCase);
+        return _activeOrganizationsByRegion
+            .Where(p => !served.Contains(p.Key))
+            .OrderBy(p => p.Key, StringComparer.Ordinal)
+            .Select(p => new RegionWithoutCluster(p.Key, p.Value))
+            .ToArray();
     }
 
     /// <summary>Parses and validates a directory file; the error names the file position or the offending entry.</summary>
