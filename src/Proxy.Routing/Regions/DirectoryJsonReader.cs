@@ -45,6 +45,11 @@ internal ref struct DirectoryJsonReader
                 : $"invalid JSON: {WithoutPosition(ex.Message)}";
             throw new FormatException($"{source} line {line}, column {column}: {problem}", ex);
         }
+        catch (InvalidOperationException ex)
+        {
+            // The tokenizer accepts any bytes inside quotes; reading them as text is where invalid UTF-8 shows.
+            throw new FormatException(reader.Error("the text is not valid UTF-8").Message, ex);
+        }
     }
 
     private DirectoryDocument ReadDocument()

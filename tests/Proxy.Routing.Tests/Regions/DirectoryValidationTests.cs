@@ -79,6 +79,11 @@ public class DirectoryValidationTests
             .WithMessage("directory.json line 1, column 43: *");
 
     [Fact]
+    public void Text_that_is_not_UTF_8_is_rejected_with_its_position()
+        => ((Action)(() => IntegrationDirectory.Parse([.. "{\n  \"Organizations\": [ { \"Id\": 1, \"Region\": \""u8, 0xFF, .. "\" } ] }"u8])))
+            .Should().Throw<FormatException>().WithMessage("directory.json line 2, column 43: the text is not valid UTF-8");
+
+    [Fact]
     public void A_byte_order_mark_is_not_an_error()
         => ((Action)(() => IntegrationDirectory.Parse([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("{}")]))).Should().NotThrow();
 
