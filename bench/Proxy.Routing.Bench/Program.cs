@@ -8,7 +8,7 @@ using Proxy.Routing.Parsers;
 using Proxy.Routing.Regions;
 using Proxy.Routing.Requests;
 
-// Per-request costs of the routing step, each measured alone on one thread: parse, resolve (cache hit), both.
+// Per-request costs of the routing step, each measured alone on one thread: parse, resolve (file directory), both.
 const int Iterations = 200_000;
 var dir = Directory.CreateTempSubdirectory("routing-bench-").FullName;
 File.WriteAllText(Path.Combine(dir, "directory.json"), File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "../../../../routing/config/directory.json")));
@@ -16,7 +16,7 @@ var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Diction
 var services = new ServiceCollection().AddLogging();
 services.AddReverseProxy().AddIntegrationRouting(configuration);
 using var provider = services.BuildServiceProvider();
-var resolver = provider.GetRequiredService<RegionResolver>();
+var resolver = provider.GetRequiredService<IRegionDirectory>();
 var slack = new SlackParser();
 
 IHeaderDictionary formHeaders = new HeaderDictionary { ["Content-Type"] = "application/x-www-form-urlencoded" };
@@ -29,7 +29,7 @@ var target = new RoutingTarget.ExternalIntegration("slack", "TBENCH");
 
 Measure("parse slash command (form)", () => slack.Parse(command));
 Measure("parse event (JSON)", () => slack.Parse(evt));
-await MeasureAsync("resolve regions (memory hit)", async () => await resolver.ResolveAsync(target, CancellationToken.None));
+await MeasureAsync("resolve regions (file directory)", async () => await resolver.ResolveAsync(target, CancellationToken.None));
 await MeasureAsync("parse + resolve", async () =>
 {
     var intent = (RoutingIntent.ToRegions)slack.Parse(command);

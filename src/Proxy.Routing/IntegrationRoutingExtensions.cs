@@ -25,8 +25,9 @@ public static class IntegrationRoutingExtensions
     public const string RedisKey = "Redis:ConnectionString";
 
     /// <summary>
-    /// Adds webhook routing to YARP: parsers, the region resolver (HybridCache, with Redis as L2 when
-    /// <c>Redis:ConnectionString</c> is set), the fan-out forwarder, signatures, telemetry and readiness.
+    /// Adds webhook routing to YARP: parsers, the region directory (by default the file source, whose lookups are
+    /// dictionary reads), HybridCache (with Redis as L2 when <c>Redis:ConnectionString</c> is set), the fan-out
+    /// forwarder, signatures, telemetry and readiness.
     /// </summary>
     public static IReverseProxyBuilder AddIntegrationRouting(this IReverseProxyBuilder proxy, IConfiguration configuration)
     {
@@ -69,8 +70,8 @@ public static class IntegrationRoutingExtensions
         services.TryAddSingleton<SignatureRegistry>();
         services.TryAddSingleton<RoutingMetrics>();
         proxy.AddRegionRequests();
-        services.TryAddSingleton<RegionResolver>();
-        services.TryAddSingleton<IRegionDirectory>(sp => sp.GetRequiredService<RegionResolver>());
+        services.TryAddSingleton<IRegionDirectory, FileRegionDirectory>();
+        services.AddHostedService<RegionCoverageReporter>();
         services.TryAddSingleton<SiloForwarder>();
         services.TryAddSingleton<FanOut>();
         services.TryAddSingleton<DeferredAnswers>();

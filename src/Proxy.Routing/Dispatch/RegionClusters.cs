@@ -18,6 +18,9 @@ public sealed class RegionClusters(IServiceProvider services) : IConfigChangeLis
 
     private Dictionary<string, ClusterState>? _byRegion;
 
+    /// <summary>Raised after YARP applied a configuration; the region map already reflects it.</summary>
+    public event Action? Applied;
+
     public ClusterState? ForRegion(string region) => Map().GetValueOrDefault(region);
 
     public ClusterState? ById(string clusterId) => Lookup.TryGetCluster(clusterId, out var cluster) ? cluster : null;
@@ -50,7 +53,11 @@ public sealed class RegionClusters(IServiceProvider services) : IConfigChangeLis
 
     private void Invalidate() => Volatile.Write(ref _byRegion, null);
 
-    void IConfigChangeListener.ConfigurationApplied(IReadOnlyList<IProxyConfig> proxyConfigs) => Invalidate();
+    void IConfigChangeListener.ConfigurationApplied(IReadOnlyList<IProxyConfig> proxyConfigs)
+    {
+        Invalidate();
+        Applied?.Invoke();
+    }
 
     void IConfigChangeListener.ConfigurationApplyingFailed(IReadOnlyList<IProxyConfig> proxyConfigs, Exception exception)
     {

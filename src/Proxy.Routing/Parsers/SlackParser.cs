@@ -18,17 +18,34 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
     public RoutingIntent Parse(WebhookRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var segments = WebhookPath.SegmentsAfterProvider(request.Path);
-        var endpoint = segments.Length > 0 ? segments[0].ToLowerInvariant() : string.Empty;
-
-        return endpoint switch
+        // The hot endpoints are matched on a slice of the path: no split, no lower-cased copy.
+        var endpoint = WebhookPath.EndpointAfterProvider(request.Path);
+        if (endpoint.Equals("commands", StringComparison.OrdinalIgnoreCase))
         {
-            "event" => ParseEvent(request),
-            "commands" => ParseFormWithTeam(request, "slash command"),
-            "action" => ParseAction(request),
-            "options-load" => ParseAction(request, optionsLoad: true),
-            "link-team" or "unlink-team" => ParseSignedLink(segments, endpoint),
-            _ => new RoutingIntent.Control($"slack {(endpoint.Length == 0 ? "root" : endpoint)} is served by control"),
+            return ParseFormWithTeam(request, "slash command", "slack slash command");
+        }
+
+        if (endpoint.Equals("event", StringComparison.OrdinalIgnoreCase))
+        {
+            return ParseEvent(request);
+        }
+
+        if (endpoint.Equals("action", StringComparison.OrdinalIgnoreCase))
+        {
+            return ParseAction(request);
+        }
+
+        if (endpoint.Equals("options-load", StringComparison.OrdinalIgnoreCase))
+        {
+            return ParseAction(request, optionsLoad: true);
+        }
+
+        var segments = WebhookPath.SegmentsAfterProvider(request.Path);
+        var name = segments.Length > 0 ? segments[0].ToLowerInvariant() : string.Empty;
+        return name switch
+        {
+            "link-team" or "unlink-team" => ParseSignedLink(segments, name),
+            _ => new RoutingIntent.Control($"slack {(name.Length == 0 ? "root" : name)} is served by control"),
         };
     }
 
@@ -57,7 +74,7 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
         }
     }
 
-    private RoutingIntent ParseFormWithTeam(WebhookRequest request, string what)
+    private RoutingIntent ParseFormWithTeam(WebhookRequest request, string what, string reason)
     {
         if (!FormFields.IsValid(request.Body.Span))
         {
@@ -70,7 +87,7 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
             return MissingTeam(what);
         }
 
-        return ToRegions(team, RegionDelivery.FirstRegion, $"slack {what}", FormFields.Get(request.Body.Span, "response_url"));
+        return ToRegions(team, RegionDelivery.FirstRegion, reason, FormFields.Get(request.Body.Span, "response_url"));
     }
 
     private RoutingIntent ParseAction(WebhookRequest request, bool optionsLoad = false)

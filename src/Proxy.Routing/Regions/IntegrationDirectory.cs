@@ -1,87 +1,117 @@
 using System.Security.Cryptography;
-using System.Text.Json;
-using System.Text.Json.Serialization;
+using Proxy.Routing.Parsers;
 
 namespace Proxy.Routing.Regions;
 
-/// <summary>An organization and the region that holds its data.</summary>
-public sealed record DirectoryOrganization(long Id, string Slug, string Region, string Status)
-{
-    public bool IsActive => string.Equals(Status, "active", StringComparison.OrdinalIgnoreCase);
-}
-
-/// <summary>An installed integration and the organizations that installed it.</summary>
-public sealed record DirectoryIntegration(long Id, string Provider, string ExternalId, string Status, IReadOnlyList<long> Organizations)
-{
-    public bool IsActive => string.Equals(Status, "active", StringComparison.OrdinalIgnoreCase);
-}
-
-/// <summary>The file format of <c>directory.json</c>.</summary>
-public sealed record DirectoryDocument(IReadOnlyList<DirectoryOrganization>? Organizations, IReadOnlyList<DirectoryIntegration>? Integrations);
-
-[JsonSourceGenerationOptions(PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip,
-    AllowTrailingCommas = true, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
-[JsonSerializable(typeof(DirectoryDocument))]
-internal sealed partial class DirectoryJsonContext : JsonSerializerContext;
-
 /// <summary>
-/// One validated version of the integration directory, indexed for lookups. <see cref="Revision"/> is a hash of the
-/// file, so every replica that loaded the same file agrees on it (it is part of the shared cache keys).
+/// One validated version of <c>directory.json</c> as routing tables: every target that can be asked for maps to its
+/// ready answer, so <see cref="Resolve"/> is one dictionary read that allocates nothing. <see cref="Revision"/> is a
+/// hash of the file, so every replica that loaded the same file agrees on it.
 /// </summary>
 public sealed class IntegrationDirectory
 {
-    private readonly Dictionary<(string Provider, string ExternalId), DirectoryIntegration> _byExternalId;
-    private readonly Dictionary<long, DirectoryIntegration> _byId;
-    private readonly Dictionary<long, DirectoryOrganization> _organizations;
+    private static readonly RegionResolution InactiveOrganization = new(ResolutionKind.NoActiveOrganization, [], null);
+
+    private readonly Dictionary<(string Provider, string ExternalId), RegionResolution> _byExternalId;
+    private readonly Dictionary<long, RegionResolution> _byIntegrationId;
+    private readonly Dictionary<long, RegionResolution> _byOrganization;
+    private readonly Dictionary<string, long[]> _activeOrganizationsByRegion;
 
     private IntegrationDirectory(DirectoryDocument document, string revision)
     {
         Revision = revision;
-        _organizations = (document.Organizations ?? []).ToDictionary(o => o.Id);
-        _byId = (document.Integrations ?? []).ToDictionary(i => i.Id);
-        _byExternalId = (document.Integrations ?? []).ToDictionary(i => (i.Provider.ToLowerInvariant(), i.ExternalId));
+        var organizations = document.Organizations.Select(o => o!).ToDictionary(o => o.Id);
+        _byOrganization = organizations.ToDictionary(
+            p => p.Key,
+            p => DirectoryStatus.IsActive(p.Value.Status)
+                ? new RegionResolution(ResolutionKind.Found, Array.AsReadOnly([p.Value.Region!]), null)
+                : InactiveOrganization);
+        _activeOrganizationsByRegion = organizations.Values
+            .Where(o => DirectoryStatus.IsActive(o.Status))
+            .GroupBy(o => o.Region!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(o => o.Id).Order().ToArray(), StringComparer.Ordinal);
+
+        _byIntegrationId = [];
+        _byExternalId = new(ProviderAndExternalIdComparer.Instance);
+        foreach (var integration in document.Integrations.Select(i => i!))
+        {
+            var resolution = ResolutionOf(integration, organizations);
+            _byIntegrationId.Add(integration.Id, resolution);
+            _byExternalId.Add((integration.Provider!, integration.ExternalId!), resolution);
+        }
     }
 
     public string Revision { get; }
 
-    public int OrganizationCount => _organizations.Count;
+    public int OrganizationCount => _byOrganization.Count;
 
-    public int IntegrationCount => _byId.Count;
+    public int IntegrationCount => _byIntegrationId.Count;
 
-    public DirectoryIntegration? FindIntegration(string provider, string externalId)
-        => _byExternalId.GetValueOrDefault((provider.ToLowerInvariant(), externalId));
-
-    public DirectoryIntegration? FindIntegration(long id) => _byId.GetValueOrDefault(id);
-
-    public DirectoryOrganization? FindOrganization(long id) => _organizations.GetValueOrDefault(id);
-
-    /// <summary>Parses and validates a directory file; the error names the offending entry.</summary>
-    public static IntegrationDirectory Parse(ReadOnlySpan<byte> utf8Json)
+    /// <summary>The regions behind <paramref name="target"/>: one dictionary read, no allocation.</summary>
+    public RegionResolution Resolve(RoutingTarget target)
     {
-        DirectoryDocument? document;
-        try
+        ArgumentNullException.ThrowIfNull(target);
+        switch (target)
         {
-            document = JsonSerializer.Deserialize(utf8Json, DirectoryJsonContext.Default.DirectoryDocument);
+            case RoutingTarget.ExternalIntegration external
+                when _byExternalId.TryGetValue((external.Provider, external.ExternalId), out var byExternalId):
+                return byExternalId;
+            case RoutingTarget.IntegrationId integration when _byIntegrationId.TryGetValue(integration.Id, out var byIntegrationId):
+                return byIntegrationId;
+            case RoutingTarget.Organization organization when _byOrganization.TryGetValue(organization.Id, out var byOrganization):
+                return byOrganization;
+            default:
+                return RegionResolution.Unknown;
         }
-        catch (JsonException ex)
-        {
-            throw new FormatException($"not a valid directory document: {ex.Message}", ex);
-        }
+    }
 
-        if (document is null)
-        {
-            throw new FormatException("the directory document is empty");
-        }
+    /// <summary>
+    /// Regions that active organizations live in but that none of <paramref name="servedRegions"/> (the regions of the
+    /// YARP clusters, matched case-insensitively as clusters are) serves, sorted by name.
+    /// </summary>
+    internal IReadOnlyList<RegionWithoutCluster> RegionsWithoutCluster(IEnumerable<string> servedRegions)
+    {
+        var served = new HashSet<string>(servedRegions, StringComparer.OrdinalIgnoreCase);
+        return _activeOrganizationsByRegion
+            .Where(p => !served.Contains(p.Key))
+            .OrderBy(p => p.Key, StringComparer.Ordinal)
+            .Select(p => new RegionWithoutCluster(p.Key, p.Value))
+            .ToArray();
+    }
 
+    /// <summary>Parses and validates a directory file; the error names the file position or the offending entry.</summary>
+    public static IntegrationDirectory Parse(ReadOnlySpan<byte> utf8Json, string source = "directory.json")
+    {
+        var document = DirectoryJsonReader.Read(utf8Json, source);
         Validate(document);
         var revision = Convert.ToHexStringLower(SHA256.HashData(utf8Json))[..16];
         return new IntegrationDirectory(document, revision);
     }
 
+    private static RegionResolution ResolutionOf(DirectoryIntegration integration, Dictionary<long, DirectoryOrganization> organizations)
+    {
+        if (!DirectoryStatus.IsActive(integration.Status))
+        {
+            return new RegionResolution(ResolutionKind.NoActiveOrganization, [], integration.Id);
+        }
+
+        var regions = integration.Organizations!
+            .Select(id => organizations[id])
+            .Where(o => DirectoryStatus.IsActive(o.Status))
+            .Select(o => o.Region!)
+            .Distinct(StringComparer.Ordinal)
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+
+        return regions.Length == 0
+            ? new RegionResolution(ResolutionKind.NoActiveOrganization, [], integration.Id)
+            : new RegionResolution(ResolutionKind.Found, Array.AsReadOnly(regions), integration.Id);
+    }
+
     private static void Validate(DirectoryDocument document)
     {
         var organizationIds = new HashSet<long>();
-        foreach (var (organization, index) in (document.Organizations ?? []).Select((o, i) => (o, i)))
+        foreach (var (organization, index) in document.Organizations.Select((o, i) => (o, i)))
         {
             var where = $"Organizations[{index}]";
             if (organization is null)
@@ -99,15 +129,12 @@ public sealed class IntegrationDirectory
                 throw new FormatException($"{where} (id {organization.Id}): Region is required");
             }
 
-            if (string.IsNullOrWhiteSpace(organization.Status))
-            {
-                throw new FormatException($"{where} (id {organization.Id}): Status is required");
-            }
+            ValidateStatus(organization.Status, $"{where} (id {organization.Id})");
         }
 
         var integrationIds = new HashSet<long>();
-        var externalIds = new HashSet<(string, string)>();
-        foreach (var (integration, index) in (document.Integrations ?? []).Select((x, i) => (x, i)))
+        var externalIds = new HashSet<(string, string)>(ProviderAndExternalIdComparer.Instance);
+        foreach (var (integration, index) in document.Integrations.Select((x, i) => (x, i)))
         {
             var where = $"Integrations[{index}]";
             if (integration is null)
@@ -125,18 +152,22 @@ public sealed class IntegrationDirectory
                 throw new FormatException($"{where} (id {integration.Id}): Provider and ExternalId are required");
             }
 
-            if (string.IsNullOrWhiteSpace(integration.Status))
-            {
-                throw new FormatException($"{where} (id {integration.Id}): Status is required");
-            }
+            ValidateStatus(integration.Status, $"{where} (id {integration.Id})");
 
-            if (!externalIds.Add((integration.Provider.ToLowerInvariant(), integration.ExternalId)))
+            if (!externalIds.Add((integration.Provider, integration.ExternalId)))
             {
                 throw new FormatException(
                     $"{where}: {integration.Provider} integration '{integration.ExternalId}' is listed twice");
             }
 
-            foreach (var organizationId in integration.Organizations ?? [])
+            // Without the list every webhook of the integration would fail; [] says "installed by no organization".
+            if (integration.Organizations is null)
+            {
+                throw new FormatException(
+                    $"{where} (id {integration.Id}): Organizations is required (the ids of the organizations that installed it, [] for none)");
+            }
+
+            foreach (var organizationId in integration.Organizations)
             {
                 if (!organizationIds.Contains(organizationId))
                 {
@@ -144,5 +175,34 @@ public sealed class IntegrationDirectory
                 }
             }
         }
+    }
+
+    private static void ValidateStatus(string? status, string where)
+    {
+        if (string.IsNullOrWhiteSpace(status))
+        {
+            throw new FormatException($"{where}: Status is required");
+        }
+
+        if (!DirectoryStatus.IsKnown(status))
+        {
+            throw new FormatException(
+                $"{where}: unknown Status '{status}' (expected one of {string.Join(", ", DirectoryStatus.Known)})");
+        }
+    }
+
+    /// <summary>Provider keys match case-insensitively, external ids exactly; neither allocates.</summary>
+    private sealed class ProviderAndExternalIdComparer : IEqualityComparer<(string Provider, string ExternalId)>
+    {
+        public static ProviderAndExternalIdComparer Instance { get; } = new();
+
+        public bool Equals((string Provider, string ExternalId) x, (string Provider, string ExternalId) y)
+            => string.Equals(x.Provider, y.Provider, StringComparison.OrdinalIgnoreCase)
+               && string.Equals(x.ExternalId, y.ExternalId, StringComparison.Ordinal);
+
+        public int GetHashCode((string Provider, string ExternalId) obj)
+            => HashCode.Combine(
+                StringComparer.OrdinalIgnoreCase.GetHashCode(obj.Provider),
+                StringComparer.Ordinal.GetHashCode(obj.ExternalId));
     }
 }

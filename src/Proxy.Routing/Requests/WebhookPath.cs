@@ -43,6 +43,25 @@ public static class WebhookPath
             || value.EndsWith("/link/", StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// The first path segment after <c>/extensions/{provider}/</c> (empty when there is none), as a slice of the path:
+    /// what a parser switches on, read without splitting the path.
+    /// </summary>
+    public static ReadOnlySpan<char> EndpointAfterProvider(PathString path)
+    {
+        var rest = (path.Value ?? string.Empty).AsSpan();
+        for (var skipped = 0; skipped < 2; skipped++)
+        {
+            rest = rest.TrimStart('/');
+            var slash = rest.IndexOf('/');
+            rest = slash < 0 ? [] : rest[slash..];
+        }
+
+        rest = rest.TrimStart('/');
+        var end = rest.IndexOf('/');
+        return end < 0 ? rest : rest[..end];
+    }
+
     /// <summary>The path segments after <c>/extensions/{provider}/</c>, without empty entries.</summary>
     public static string[] SegmentsAfterProvider(PathString path)
     {

@@ -3,12 +3,6 @@ using Proxy.Routing.Configuration;
 
 namespace Proxy.Routing.Regions;
 
-/// <summary>Where the resolver gets the current directory; the file store is the default.</summary>
-public interface IIntegrationDirectorySource
-{
-    IntegrationDirectory Current { get; }
-}
-
 /// <summary>
 /// <c>directory.json</c> from the config folder, reloaded when it changes. An edit that does not parse or validate is
 /// logged and ignored; the previous directory keeps serving.
@@ -45,7 +39,7 @@ public sealed class DirectoryFileSource : IIntegrationDirectorySource, IDisposab
         IntegrationDirectory directory;
         try
         {
-            directory = IntegrationDirectory.Parse(File.ReadAllBytes(Path));
+            directory = IntegrationDirectory.Parse(File.ReadAllBytes(Path), System.IO.Path.GetFileName(Path));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
         {

@@ -1,0 +1,7 @@
+namespace Proxy.Routing.Regions;
+
+/// <summary>The regions behind a routing target, sorted by name; the first one is "the first region".</summary>
+public sealed record RegionResolution(ResolutionKind Kind, IReadOnlyList<string> Regions, long? IntegrationId)
+{
+    public static RegionResolution Unknown { get; } = new(ResolutionKind.UnknownTarget, [], null);
+}

@@ -1,0 +1,8 @@
+namespace Proxy.Routing.Regions;
+
+public enum ResolutionKind
+{
+    Found,
+    UnknownTarget,
+    NoActiveOrganization,
+}
