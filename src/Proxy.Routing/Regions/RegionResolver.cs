@@ -5,19 +5,6 @@ using Proxy.Routing.Parsers;
 
 namespace Proxy.Routing.Regions;
 
-public enum ResolutionKind
-{
-    Found,
-    UnknownTarget,
-    NoActiveOrganization,
-}
-
-/// <summary>The regions behind a routing target, sorted by name; the first one is "the first region".</summary>
-public sealed record RegionResolution(ResolutionKind Kind, IReadOnlyList<string> Regions, long? IntegrationId)
-{
-    public static RegionResolution Unknown { get; } = new(ResolutionKind.UnknownTarget, [], null);
-}
-
 /// <summary>
 /// Target -> active organizations -> regions. This is the only lookup in the routing path; answers are cached in
 /// memory and, when Redis is configured, in Redis shared by every replica. Keys carry the directory revision, so an
