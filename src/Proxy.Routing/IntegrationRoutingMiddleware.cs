@@ -26,7 +26,7 @@ internal sealed partial class IntegrationRoutingMiddleware(
     IServiceProvider services,
     ParserRegistry parsers,
     SignatureRegistry signatures,
-    RegionResolver resolver,
+    IRegionDirectory resolver,
     RegionClusters clusters,
     RegionRequestBuilder builder,
     FanOutForwarder fanOut,
@@ -115,7 +115,20 @@ internal sealed partial class IntegrationRoutingMiddleware(
     private async Task ToRegionsAsync(HttpContext context, WebhookRequest webhook, string provider,
         RoutingIntent.ToRegions intent, RoutingOptions settings, CancellationTokenSource deadline, Activity? activity)
     {
-        var resolution = await resolver.ResolveAsync(intent.Target, context.RequestAborted);
+        RegionResolution resolution;
+        try
+        {
+            using var resolveDeadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            resolveDeadline.CancelAfter(settings.SyncDeadline);
+            resolution = await resolver.ResolveAsync(intent.Target, resolveDeadline.Token);
+        }
+        catch (DirectoryUnavailableException ex) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            await ProblemResponse.WriteAsync(context, 503, ProblemTypes.DirectoryUnavailable, ProblemResponse.TitleFor(503),
+                $"the directory cannot resolve {intent.Target} now ({ex.ErrorType}); retry later", retryAfter: TimeSpan.FromSeconds(5));
+            return;
+        }
+
         activity?.SetTag("proxy.target", intent.Target.ToString());
         if (resolution.Kind != ResolutionKind.Found)
         {
