@@ -8,7 +8,7 @@ namespace Proxy.Routing.Regions.Caching;
 /// on first use so that a hanging Redis never blocks a thread, the start or a request. StackExchange.Redis keeps
 /// reconnecting in the background and re-subscribes channels when it is back.
 /// </summary>
-internal sealed class SharedRedisConnection : IAsyncDisposable
+internal sealed class SharedRedisConnection : IAsyncDisposable, IDisposable
 {
     private readonly Lazy<Task<IConnectionMultiplexer>> _connection;
 
@@ -38,6 +38,9 @@ internal sealed class SharedRedisConnection : IAsyncDisposable
     }
 
     private static int Milliseconds(TimeSpan value) => (int)Math.Ceiling(value.TotalMilliseconds);
+
+    /// <summary>Closes the connection when it is open; an attempt still under way is not waited for.</summary>
+    public void Dispose() => Current?.Dispose();
 
     public async ValueTask DisposeAsync()
     {
