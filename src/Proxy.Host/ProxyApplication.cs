@@ -5,6 +5,7 @@ using Proxy.Billing;
 using Proxy.Host.Demo;
 using Proxy.Mailbox;
 using Proxy.Routing;
+using Proxy.Routing.Admin;
 using Proxy.Routing.Problems;
 
 namespace Proxy.Host;
@@ -64,8 +65,16 @@ public static class ProxyApplication
         {
             Predicate = check => check.Tags.Contains("ready"),
             ResponseWriter = WriteHealthAsync,
+            // Degraded (Redis away: routing goes on from memory and control) is still ready.
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status200OK,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
         });
         app.MapMailboxAdmin();
+        app.MapDirectoryAdmin();
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseIntegrationRouting();

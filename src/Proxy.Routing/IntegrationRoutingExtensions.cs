@@ -1,9 +1,7 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Proxy.Routing.Configuration;
@@ -12,7 +10,6 @@ using Proxy.Routing.Parsers;
 using Proxy.Routing.Regions;
 using Proxy.Routing.Signatures;
 using Proxy.Routing.Telemetry;
-using StackExchange.Redis;
 
 namespace Proxy.Routing;
 
@@ -25,9 +22,8 @@ public static class IntegrationRoutingExtensions
     public const string RedisKey = "Redis:ConnectionString";
 
     /// <summary>
-    /// Adds webhook routing to YARP: parsers, the region directory (by default the file source, whose lookups are
-    /// dictionary reads), HybridCache (with Redis as L2 when <c>Redis:ConnectionString</c> is set), the fan-out
-    /// forwarder, signatures, telemetry and readiness.
+    /// Adds webhook routing to YARP: parsers, the region directory (file or control, cached in HybridCache with Redis as
+    /// L2 when <c>Redis:ConnectionString</c> is set), the fan-out forwarder, signatures, telemetry and readiness.
     /// </summary>
     public static IReverseProxyBuilder AddIntegrationRouting(this IReverseProxyBuilder proxy, IConfiguration configuration)
     {
@@ -70,7 +66,6 @@ public static class IntegrationRoutingExtensions
         services.TryAddSingleton<SignatureRegistry>();
         services.TryAddSingleton<RoutingMetrics>();
         proxy.AddRegionRequests();
-        services.TryAddSingleton<IRegionDirectory, FileRegionDirectory>();
         services.AddHostedService<RegionCoverageReporter>();
         services.TryAddSingleton<SiloForwarder>();
         services.TryAddSingleton<FanOut>();
@@ -85,25 +80,7 @@ public static class IntegrationRoutingExtensions
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
         services.AddHostedService<ConfigReloadReporter>();
 
-        var redis = configuration[RedisKey];
-        services.AddHybridCache();
-        if (!string.IsNullOrWhiteSpace(redis))
-        {
-            services.TryAddSingleton<IConnectionMultiplexer>(_ =>
-            {
-                var redisOptions = ConfigurationOptions.Parse(redis);
-                // Start even when Redis is down; the cache falls back to the directory and readiness reports it.
-                redisOptions.AbortOnConnectFail = false;
-                return ConnectionMultiplexer.Connect(redisOptions);
-            });
-            services.AddSingleton<IConfigureOptions<RedisCacheOptions>>(sp => new ConfigureOptions<RedisCacheOptions>(o =>
-            {
-                o.InstanceName = "edge-proxy:";
-                o.ConnectionMultiplexerFactory = () => Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>());
-            }));
-            services.AddStackExchangeRedisCache(_ => { });
-        }
-
+        services.AddRegionDirectory(configuration);
         services.AddHealthChecks().AddCheck<RoutingReadinessCheck>("routing", tags: [RoutingReadinessCheck.ReadyTag]);
         return proxy;
     }
@@ -161,44 +138,4 @@ internal sealed class ConfigReloadReporter(
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-}
-
-/// <summary>Ready when the directory and routes are loaded, the control cluster exists and Redis (if configured) answers.</summary>
-internal sealed class RoutingReadinessCheck(
-    IIntegrationDirectorySource directory,
-    RegionClusters clusters,
-    IOptionsMonitor<RoutingOptions> options,
-    IServiceProvider services) : IHealthCheck
-{
-    public const string ReadyTag = "ready";
-
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        var data = new Dictionary<string, object>
-        {
-            ["directory.revision"] = directory.Current.Revision,
-            ["directory.integrations"] = directory.Current.IntegrationCount,
-            ["regions"] = string.Join(',', clusters.RegionNames()),
-        };
-        var control = options.CurrentValue.ControlCluster;
-        if (clusters.ById(control) is null)
-        {
-            return HealthCheckResult.Unhealthy($"the control cluster '{control}' is not configured", data: data);
-        }
-
-        if (services.GetService<IConnectionMultiplexer>() is { } redis)
-        {
-            try
-            {
-                var latency = await redis.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
-                data["redis.ping_ms"] = latency.TotalMilliseconds;
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
-            {
-                return HealthCheckResult.Unhealthy("Redis does not answer", ex, data);
-            }
-        }
-
-        return HealthCheckResult.Healthy(data: data);
-    }
 }

@@ -60,12 +60,26 @@ public sealed class ProxyHarness : IAsyncDisposable
 
     public HttpClient Client { get; private set; } = null!;
 
+    /// <summary>The control cluster's address when it is not <see cref="Control"/> (a control directory stub).</summary>
+    public Uri? ControlAddress { get; private set; }
+
     /// <summary>Starts stubs and the proxy. Regions named in <paramref name="deadRegions"/> point at a port nobody listens on.</summary>
     public static Task<ProxyHarness> StartAsync(string[]? deadRegions = null, params string[] settings)
-        => StartAsync(deadRegions, editRoutes: null, settings);
+        => StartCoreAsync(deadRegions, null, null, settings);
 
     /// <summary>The same, with the routes document (<c>{"ReverseProxy":{"Routes":…,"Clusters":…}}</c>) edited before start.</summary>
-    public static async Task<ProxyHarness> StartAsync(string[]? deadRegions, Action<JsonObject>? editRoutes, params string[] settings)
+    public static Task<ProxyHarness> StartAsync(string[]? deadRegions, Action<JsonObject>? editRoutes, params string[] settings)
+        => StartCoreAsync(deadRegions, null, editRoutes, settings);
+
+    /// <summary>The same with <paramref name="controlDirectory"/> as the control cluster (it serves the directory API).</summary>
+    public static Task<ProxyHarness> StartWithControlDirectoryAsync(ControlDirectoryStub controlDirectory, params string[] settings)
+    {
+        ArgumentNullException.ThrowIfNull(controlDirectory);
+        return StartCoreAsync(null, controlDirectory.Address, null, settings);
+    }
+
+    private static async Task<ProxyHarness> StartCoreAsync(string[]? deadRegions, Uri? controlAddress, Action<JsonObject>? editRoutes,
+        string[] settings)
     {
         var configDir = Directory.CreateTempSubdirectory("proxy-config-").FullName;
         var control = await SiloStub.StartAsync("control");
@@ -75,7 +89,7 @@ public sealed class ProxyHarness : IAsyncDisposable
             regions[name] = await SiloStub.StartAsync(name);
         }
 
-        var harness = new ProxyHarness(configDir, control, regions);
+        var harness = new ProxyHarness(configDir, control, regions) { ControlAddress = controlAddress };
         await File.WriteAllTextAsync(Path.Combine(configDir, "directory.json"), DirectoryJson);
         var routes = JsonNode.Parse(harness.RoutesJson(deadRegions ?? []))!.AsObject();
         editRoutes?.Invoke(routes);
@@ -97,7 +111,7 @@ public sealed class ProxyHarness : IAsyncDisposable
     {
         var clusters = new JsonObject
         {
-            ["control"] = Cluster(Control.Address, null),
+            ["control"] = Cluster(ControlAddress ?? Control.Address, null),
         };
         foreach (var (name, stub) in Regions)
         {

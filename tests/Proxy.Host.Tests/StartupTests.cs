@@ -12,6 +12,10 @@ public class StartupTests
     [InlineData("Routing:ControlCluster= ", "Routing:ControlCluster")]
     [InlineData("Limits:MaxRequestHeaderCount=0", "Limits:MaxRequestHeaderCount")]
     [InlineData("Limits:RequestHeadersTimeout=00:00:00", "Limits:RequestHeadersTimeout")]
+    [InlineData("Directory:Source=Database", "Directory:Source must be File or Control (was 'Database').")]
+    [InlineData("Directory:Control:Timeout=00:00:00", "Directory:Control:Timeout must be a positive duration (was 00:00:00).")]
+    [InlineData("Directory:Control:IntegrationByIdPath=/integrations", "Directory:Control:IntegrationByIdPath must contain {integrationId}")]
+    [InlineData("Redis:OperationTimeout=00:00:00", "Redis:OperationTimeout")]
     public async Task Invalid_settings_stop_the_start_with_an_error_that_names_the_key(string setting, string key)
     {
         var start = async () =>

@@ -34,7 +34,14 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
             builder.Logging.ClearProviders();
             var app = builder.Build();
             var name = silo.Key;
-            app.Run(context => AnswerAsync(context, name, delay, logger));
+            if (name == "control")
+            {
+                // The control silo also serves the directory API that Directory:Source=Control asks.
+                var directoryFile = Path.Combine(configuration[Proxy.Routing.IntegrationRoutingExtensions.ConfigDirKey] ?? "config", "directory.json");
+                DemoDirectoryApi.Map(app, directoryFile);
+            }
+
+            app.MapFallback(context => AnswerAsync(context, name, delay, logger));
             await app.StartAsync(cancellationToken);
             _silos.Add(app);
             LogStarted(logger, name, silo.Value!);

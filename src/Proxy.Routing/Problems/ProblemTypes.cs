@@ -19,4 +19,7 @@ public static class ProblemTypes
     public const string ServiceUnavailable = Prefix + "service-unavailable";
     public const string InternalError = Prefix + "internal-error";
     public const string DirectoryUnavailable = Prefix + "directory-unavailable";
+    public const string AdminDisabled = Prefix + "admin-disabled";
+    public const string MissingAdminKey = Prefix + "missing-admin-key";
+    public const string WrongAdminKey = Prefix + "wrong-admin-key";
 }

@@ -16,11 +16,18 @@ public sealed class IntegrationDirectory
     private readonly Dictionary<long, RegionResolution> _byIntegrationId;
     private readonly Dictionary<long, RegionResolution> _byOrganization;
     private readonly Dictionary<string, long[]> _activeOrganizationsByRegion;
+    private readonly Dictionary<long, DirectoryOrganization> _organizations;
+    private readonly Dictionary<long, DirectoryIntegration> _integrations;
+    private readonly Dictionary<(string Provider, string ExternalId), DirectoryIntegration> _integrationsByExternalId;
 
     private IntegrationDirectory(DirectoryDocument document, string revision)
     {
         Revision = revision;
         var organizations = document.Organizations.Select(o => o!).ToDictionary(o => o.Id);
+        _organizations = organizations;
+        _integrations = document.Integrations.Select(i => i!).ToDictionary(i => i.Id);
+        _integrationsByExternalId = document.Integrations.Select(i => i!)
+            .ToDictionary(i => (i.Provider!, i.ExternalId!), ProviderAndExternalIdComparer.Instance);
         _byOrganization = organizations.ToDictionary(
             p => p.Key,
             p => DirectoryStatus.IsActive(p.Value.Status)
@@ -46,6 +53,14 @@ public sealed class IntegrationDirectory
     public int OrganizationCount => _byOrganization.Count;
 
     public int IntegrationCount => _byIntegrationId.Count;
+
+    /// <summary>The entries as written (the demo control silo serves them through the directory API).</summary>
+    internal DirectoryIntegration? FindIntegration(string provider, string externalId)
+        => _integrationsByExternalId.GetValueOrDefault((provider, externalId));
+
+    internal DirectoryIntegration? FindIntegration(long id) => _integrations.GetValueOrDefault(id);
+
+    internal DirectoryOrganization? FindOrganization(long id) => _organizations.GetValueOrDefault(id);
 
     /// <summary>The regions behind <paramref name="target"/>: one dictionary read, no allocation.</summary>
     public RegionResolution Resolve(RoutingTarget target)

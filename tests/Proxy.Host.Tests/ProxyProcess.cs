@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Proxy.Testing;
+
+namespace Proxy.Host.Tests;
+
+/// <summary>The real host, <c>dotnet Proxy.Host.dll</c>, on a free loopback port: another replica, with its own memory.</summary>
+public sealed class ProxyProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _log = new();
+
+    private ProxyProcess(Process process, int port)
+    {
+        _process = process;
+        Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public HttpClient Client { get; }
+
+    public string Output => string.Join('\n', _log);
+
+    public static ProxyProcess Start(params string[] settings)
+    {
+        var port = RedisServer.FreeTcpPort();
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Proxy.Host.dll"));
+        info.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
+        info.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
+        foreach (var setting in settings)
+        {
+            info.ArgumentList.Add("--" + setting);
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("the proxy process did not start");
+        var proxy = new ProxyProcess(process, port);
+        process.OutputDataReceived += (_, e) => proxy._log.Enqueue(e.Data ?? "");
+        process.ErrorDataReceived += (_, e) => proxy._log.Enqueue(e.Data ?? "");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return proxy;
+    }
+
+    /// <summary>Waits until <c>/readyz</c> answers 200 with a body that satisfies <paramref name="ready"/>.</summary>
+    public async Task WaitReadyAsync(Func<string, bool> ready)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline && !_process.HasExited)
+        {
+            try
+            {
+                var response = await Client.GetAsync("/readyz");
+                if (response.IsSuccessStatusCode && ready(await response.Content.ReadAsStringAsync()))
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException("the proxy process did not become ready:\n" + Output);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+}
