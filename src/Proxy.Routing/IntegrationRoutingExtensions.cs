@@ -66,7 +66,11 @@ public static class IntegrationRoutingExtensions
         services.TryAddSingleton<SignatureRegistry>();
         services.TryAddSingleton<RoutingMetrics>();
         proxy.AddRegionRequests();
-        services.AddHostedService<RegionCoverageReporter>();
+        if (!string.Equals(configuration[$"{DirectoryOptions.Section}:Source"], DirectoryOptions.ControlSource, StringComparison.OrdinalIgnoreCase))
+        {
+            services.AddHostedService<RegionCoverageReporter>();
+        }
+
         services.TryAddSingleton<SiloForwarder>();
         services.TryAddSingleton<FanOut>();
         services.TryAddSingleton<DeferredAnswers>();
@@ -113,7 +117,8 @@ public static class IntegrationRoutingExtensions
 /// each config file it added (<see cref="ConfigFileStatus"/>); the directory's own status comes from its source.
 /// </summary>
 internal sealed class ConfigReloadReporter(
-    IIntegrationDirectorySource directory,
+    IServiceProvider services,
+    IOptions<DirectoryOptions> directoryOptions,
     IEnumerable<ConfigFileStatus> files,
     RoutingMetrics metrics,
     Microsoft.Extensions.Logging.ILoggerFactory loggers) : IHostedService
@@ -122,7 +127,8 @@ internal sealed class ConfigReloadReporter(
     {
         var logger = loggers.CreateLogger("Proxy.Routing.Config");
         var statuses = files.ToList();
-        if (directory is DirectoryFileSource file)
+        // With the control source no directory file is read, so none is required.
+        if (!directoryOptions.Value.UsesControl && services.GetRequiredService<IIntegrationDirectorySource>() is DirectoryFileSource file)
         {
             statuses.Add(file.Status);
         }

@@ -22,12 +22,6 @@ public sealed class RoutingOptions
     /// <summary>The YARP cluster id of the control silo.</summary>
     public string ControlCluster { get; set; } = "control";
 
-    /// <summary>How long a resolved region list is cached.</summary>
-    public TimeSpan CacheTtl { get; set; } = TimeSpan.FromMinutes(5);
-
-    /// <summary>How long "unknown integration" and "no active organization" answers are cached.</summary>
-    public TimeSpan NegativeCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
-
     /// <summary>Pause between attempts to post a deferred answer to a <c>response_url</c> (3 attempts in all).</summary>
     public TimeSpan DeferredRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -48,8 +42,6 @@ internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
         Positive(errors, nameof(options.BodyReadTimeout), options.BodyReadTimeout);
         Positive(errors, nameof(options.RegionTimeout), options.RegionTimeout);
         Positive(errors, nameof(options.SyncDeadline), options.SyncDeadline);
-        Positive(errors, nameof(options.CacheTtl), options.CacheTtl);
-        Positive(errors, nameof(options.NegativeCacheTtl), options.NegativeCacheTtl);
         Positive(errors, nameof(options.DeferredRetryDelay), options.DeferredRetryDelay);
         if (string.IsNullOrWhiteSpace(options.ControlCluster))
         {

@@ -90,7 +90,12 @@ public sealed class ProxyHarness : IAsyncDisposable
         }
 
         var harness = new ProxyHarness(configDir, control, regions) { ControlAddress = controlAddress };
-        await File.WriteAllTextAsync(Path.Combine(configDir, "directory.json"), DirectoryJson);
+        if (controlAddress is null)
+        {
+            // With the control directory source no directory.json exists: the proxy must not need one.
+            await File.WriteAllTextAsync(Path.Combine(configDir, "directory.json"), DirectoryJson);
+        }
+
         var routes = JsonNode.Parse(harness.RoutesJson(deadRegions ?? []))!.AsObject();
         editRoutes?.Invoke(routes);
         await File.WriteAllTextAsync(Path.Combine(configDir, "proxy.json"), routes.ToJsonString());
