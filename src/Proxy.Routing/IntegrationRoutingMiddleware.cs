@@ -57,7 +57,6 @@ internal sealed class IntegrationRoutingMiddleware(
         }
 
         var exchange = new WebhookExchange(context, webhook, provider, settings, activity, deadline.Token);
-        context.Features.Set(exchange);
         await dispatcher.DispatchAsync(exchange, Decide(provider, webhook), next);
     }
 

@@ -33,9 +33,13 @@ internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSen
                 continue;
             }
 
-            // Built here, on the request's own thread: transforms read HttpContext, which is not thread safe.
+            // Built here, on the request's own thread: transforms read HttpContext, which is not thread safe. The first
+            // leg is sent from this thread; the others start on the thread pool, so they leave in parallel instead of
+            // each waiting for the previous one's socket write.
             var message = await RegionRequestBuilder.BuildAsync(context, exchange.Webhook, target, transformer);
-            legs.Add(SendAsync(target, exchange.Provider, message, legsTimeout.Token));
+            var provider = exchange.Provider;
+            var token = legsTimeout.Token;
+            legs.Add(legs.Count == 0 ? SendAsync(target, provider, message, token) : Task.Run(() => SendAsync(target, provider, message, token)));
         }
 
         var allLegs = Task.WhenAll(legs);
@@ -145,8 +149,13 @@ internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSen
         var context = exchange.Context;
         using var response = winner.Response!;
         context.Response.StatusCode = (int)response.StatusCode;
-        exchange.AnsweredBy = winner.Region;
         var copyBody = await exchange.Transformer.TransformResponseAsync(context, response, context.RequestAborted);
+        if (!string.IsNullOrEmpty(exchange.Settings.AnsweredByHeader))
+        {
+            // After the transforms, which named the route's own cluster.
+            context.Response.Headers[exchange.Settings.AnsweredByHeader] = winner.Region;
+        }
+
         if (copyBody)
         {
             // The deadline bounds the body too: a region that stalls mid-answer cannot hold the sender.

@@ -29,7 +29,6 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         }
 
         context.ReassignProxyRequest(cluster);
-        exchange.AnsweredBy = name;
         var originalAborted = context.RequestAborted;
         if (bounded)
         {

@@ -26,9 +26,6 @@ internal sealed class WebhookExchange(HttpContext context, WebhookRequest webhoo
 
     public Activity? Activity { get; } = activity;
 
-    /// <summary>The silo whose answer is being returned; set only once a silo answered (read by the answer transform).</summary>
-    public string? AnsweredBy { get; set; }
-
     /// <summary>True when the deadline, not the sender, ended the wait.</summary>
     public bool DeadlinePassed => Deadline.IsCancellationRequested && !Context.RequestAborted.IsCancellationRequested;
 

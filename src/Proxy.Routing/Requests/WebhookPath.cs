@@ -30,7 +30,46 @@ public static class WebhookPath
         var rest = value.AsSpan(ExtensionsPrefix.Length);
         var slash = rest.IndexOf('/');
         var segment = slash < 0 ? rest : rest[..slash];
-        return segment.IsEmpty ? null : segment.ToString().Replace('-', '_').ToLowerInvariant();
+        if (segment.IsEmpty)
+        {
+            return null;
+        }
+
+        // The known providers without allocating on every request; any other name is built once per request.
+        foreach (var known in s_knownProviders)
+        {
+            if (SameProvider(segment, known))
+            {
+                return known;
+            }
+        }
+
+        return segment.ToString().Replace('-', '_').ToLowerInvariant();
+    }
+
+    private static readonly string[] s_knownProviders =
+    [
+        "slack", "github", "github_enterprise", "discord", "jira", "jira_server", "gitlab", "bitbucket", "bitbucket_server",
+        "vsts", "msteams", "vercel", "google", "slack_staging",
+    ];
+
+    private static bool SameProvider(ReadOnlySpan<char> segment, string key)
+    {
+        if (segment.Length != key.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < segment.Length; i++)
+        {
+            var c = segment[i] == '-' ? '_' : char.ToLowerInvariant(segment[i]);
+            if (c != key[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

@@ -18,8 +18,8 @@ internal static class WebhookRequestReader
         }
 
         byte[] body;
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        timer.CancelAfter(timeout);
+        // Not linked to RequestAborted: a read of an aborted request fails on its own.
+        using var timer = new CancellationTokenSource(timeout);
         try
         {
             body = await ReadBodyAsync(request.Body, request.ContentLength, maxBytes, timer.Token);
