@@ -1,21 +1,20 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
+using Proxy.Routing.Admin;
 
 namespace Proxy.Mailbox;
 
 /// <summary>
 /// Operator endpoints under <c>/admin/mailbox</c>: lanes and their depth, dead letters, replay and purge.
-/// Every call needs <c>X-Admin-Key</c> equal to <c>Mailbox:Admin:ApiKey</c>; with no key configured the endpoints
+/// Every call needs <c>X-Admin-Key</c> equal to <c>Admin:ApiKey</c> (or its alias <c>Mailbox:Admin:ApiKey</c>); with no key configured the endpoints
 /// are disabled and answer 404. Errors are RFC 9457 problem details.
 /// </summary>
 public static class MailboxAdminEndpoints
 {
-    public const string ApiKeyHeader = "X-Admin-Key";
+    public const string ApiKeyHeader = AdminKey.Header;
 
     private const int DefaultLimit = 100;
     private const int MaxLimit = 1000;
@@ -25,8 +24,12 @@ public static class MailboxAdminEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup(prefix);
+        // The key every admin endpoint shares (Admin:ApiKey, or Mailbox:Admin:ApiKey as its alias).
         group.AddEndpointFilter(async (context, next) =>
-            Authorize(context.HttpContext) ?? await next(context).ConfigureAwait(false));
+            await AdminKey.AuthorizeAsync(context.HttpContext, context.HttpContext.RequestServices.GetRequiredService<IConfiguration>())
+                .ConfigureAwait(false)
+                ? await next(context).ConfigureAwait(false)
+                : Results.Empty);
 
         group.MapGet("/mailboxes", async (IMailboxStore store, TimeProvider time, int? limit, CancellationToken cancellationToken) =>
         {
@@ -77,32 +80,6 @@ public static class MailboxAdminEndpoints
 
         return group;
     }
-
-    private static IResult? Authorize(HttpContext context)
-    {
-        var configured = context.RequestServices.GetRequiredService<IOptionsMonitor<MailboxOptions>>().CurrentValue.Admin.ApiKey;
-        if (string.IsNullOrEmpty(configured))
-        {
-            return Problem(StatusCodes.Status404NotFound, "admin-disabled", "Mailbox admin API is disabled",
-                "Set Mailbox:Admin:ApiKey to enable the mailbox admin endpoints.");
-        }
-
-        if (!context.Request.Headers.TryGetValue(ApiKeyHeader, out var presented) || presented.Count != 1 || string.IsNullOrEmpty(presented[0]))
-        {
-            return Problem(StatusCodes.Status401Unauthorized, "missing-admin-key", "Admin key required", $"Send the admin key in the {ApiKeyHeader} header.");
-        }
-
-        if (!KeysMatch(configured, presented[0]!))
-        {
-            return Problem(StatusCodes.Status403Forbidden, "wrong-admin-key", "Admin key rejected", $"The {ApiKeyHeader} header does not match the configured key.");
-        }
-
-        return null;
-    }
-
-    /// <summary>Compares hashes of both keys in constant time, so neither the content nor the length leaks through timing.</summary>
-    private static bool KeysMatch(string configured, string presented) =>
-        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(configured)), SHA256.HashData(Encoding.UTF8.GetBytes(presented)));
 
     private static IResult? LimitProblem(int? limit) =>
         limit is < 1 or > MaxLimit

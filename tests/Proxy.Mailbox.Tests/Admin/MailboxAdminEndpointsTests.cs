@@ -37,7 +37,7 @@ public sealed class MailboxAdminEndpointsTests : IAsyncLifetime
         _directory.Dispose();
     }
 
-    private async Task<(HttpClient Client, IMailboxStore Store)> StartAsync(string apiKey)
+    private async Task<(HttpClient Client, IMailboxStore Store)> StartAsync(string apiKey, string keySetting = "Mailbox:Admin:ApiKey")
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
@@ -46,7 +46,7 @@ public sealed class MailboxAdminEndpointsTests : IAsyncLifetime
         {
             ["Mailbox:DataDir"] = Path.Combine(_directory.Path, Guid.NewGuid().ToString("N")),
             ["Mailbox:DrainerEnabled"] = "false",
-            ["Mailbox:Admin:ApiKey"] = apiKey,
+            [keySetting] = apiKey,
         });
         builder.Services.AddSingleton<TimeProvider>(_time);
         builder.Services.AddWebhookMailbox(builder.Configuration);
@@ -135,8 +135,18 @@ public sealed class MailboxAdminEndpointsTests : IAsyncLifetime
         client.DefaultRequestHeaders.Add(MailboxAdminEndpoints.ApiKeyHeader, Key + "x");
         var wrong = await client.GetAsync("/admin/mailbox/mailboxes", Ct);
 
-        await ShouldBeProblemAsync(missing, HttpStatusCode.Unauthorized, "missing-admin-key");
-        await ShouldBeProblemAsync(wrong, HttpStatusCode.Forbidden, "wrong-admin-key");
+        await ShouldBeAdminKeyProblemAsync(missing, HttpStatusCode.Unauthorized, "missing-admin-key");
+        await ShouldBeAdminKeyProblemAsync(wrong, HttpStatusCode.Forbidden, "wrong-admin-key");
+    }
+
+    [Fact]
+    public async Task The_shared_admin_key_opens_the_mailbox_endpoints_too()
+    {
+        var (client, _) = await StartAsync(Key, keySetting: "Admin:ApiKey");
+
+        var response = await client.GetAsync("/admin/mailbox/mailboxes", Ct);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
     [Fact]
@@ -146,7 +156,17 @@ public sealed class MailboxAdminEndpointsTests : IAsyncLifetime
 
         var response = await client.GetAsync("/admin/mailbox/mailboxes", Ct);
 
-        await ShouldBeProblemAsync(response, HttpStatusCode.NotFound, "admin-disabled");
+        await ShouldBeAdminKeyProblemAsync(response, HttpStatusCode.NotFound, "admin-disabled");
+    }
+
+    /// <summary>The admin key's problems are the ones every admin endpoint answers (no mailbox- prefix).</summary>
+    private static async Task ShouldBeAdminKeyProblemAsync(HttpResponseMessage response, HttpStatusCode status, string type)
+    {
+        response.StatusCode.Should().Be(status);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        problem.GetProperty("type").GetString().Should().Be("urn:edge-proxy:problem:" + type);
+        problem.GetProperty("status").GetInt32().Should().Be((int)status);
     }
 
     private static async Task ShouldBeProblemAsync(HttpResponseMessage response, HttpStatusCode status, string type)
