@@ -45,8 +45,6 @@ public sealed class MailboxOptions
 
     public MailboxParallelOptions Parallel { get; set; } = new();
 
-    public MailboxAdminOptions Admin { get; set; } = new();
-
     public MailboxRedisOptions Redis { get; set; } = new();
 
     public MailboxSqliteOptions Sqlite { get; set; } = new();
@@ -74,12 +72,6 @@ public sealed class MailboxParallelOptions
     public int Threshold { get; set; } = 60;
 
     public int Workers { get; set; } = 4;
-}
-
-public sealed class MailboxAdminOptions
-{
-    /// <summary>The value of the <c>X-Admin-Key</c> header; empty disables the admin endpoints (they answer 404).</summary>
-    public string ApiKey { get; set; } = "";
 }
 
 public sealed class MailboxRedisOptions
