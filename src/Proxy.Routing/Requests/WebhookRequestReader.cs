@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http;
 using Proxy.Routing.Problems;
 
@@ -18,11 +20,10 @@ internal static class WebhookRequestReader
         }
 
         byte[] body;
-        // Not linked to RequestAborted: a read of an aborted request fails on its own.
-        using var timer = new CancellationTokenSource(timeout);
         try
         {
-            body = await ReadBodyAsync(request.Body, request.ContentLength, maxBytes, timer.Token);
+            // Most webhooks arrive whole with their headers: then no timer is needed.
+            body = TryReadBuffered(request.BodyReader, request.ContentLength) ?? await ReadWithTimerAsync(request, maxBytes, timeout);
         }
         catch (BodyTooLargeException)
         {
@@ -46,6 +47,44 @@ internal static class WebhookRequestReader
 
         var webhook = new WebhookRequest(request.Method, request.Path, request.QueryString, request.Headers, body);
         return new Outcome(webhook, 200, null, null);
+    }
+
+    private static async Task<byte[]> ReadWithTimerAsync(HttpRequest request, long maxBytes, TimeSpan timeout)
+    {
+        // Not linked to RequestAborted: a read of an aborted request fails on its own.
+        using var timer = new CancellationTokenSource(timeout);
+        return await ReadBodyAsync(request.Body, request.ContentLength, maxBytes, timer.Token);
+    }
+
+    /// <summary>The whole body when Content-Length bytes are already buffered; otherwise null and nothing consumed.</summary>
+    private static byte[]? TryReadBuffered(PipeReader reader, long? declared)
+    {
+        if (declared is not { } length)
+        {
+            return null;
+        }
+
+        if (length == 0)
+        {
+            return [];
+        }
+
+        if (!reader.TryRead(out var result))
+        {
+            return null;
+        }
+
+        var buffer = result.Buffer;
+        if (buffer.Length < length)
+        {
+            reader.AdvanceTo(buffer.Start);
+            return null;
+        }
+
+        var body = new byte[length];
+        buffer.Slice(0, length).CopyTo(body);
+        reader.AdvanceTo(buffer.GetPosition(length));
+        return body;
     }
 
     private static async Task<byte[]> ReadBodyAsync(Stream body, long? declared, long maxBytes, CancellationToken cancellationToken)
