@@ -17,27 +17,38 @@ internal static class FormFields
 
     /// <summary>The decoded value of the first field named <paramref name="name"/>; null when absent or not valid UTF-8.</summary>
     public static string? Get(ReadOnlySpan<byte> body, string name)
-    {
-        while (!body.IsEmpty)
-        {
-            var end = body.IndexOf((byte)'&');
-            var pair = end < 0 ? body : body[..end];
-            body = end < 0 ? [] : body[(end + 1)..];
+        => TryFind(body, name, out var value) ? Decode(body[value]) : null;
 
+    /// <summary>Where the still-encoded value of the first field named <paramref name="name"/> lies in the body.</summary>
+    public static bool TryFind(ReadOnlySpan<byte> body, string name, out Range value)
+    {
+        var offset = 0;
+        while (offset < body.Length)
+        {
+            var rest = body[offset..];
+            var end = rest.IndexOf((byte)'&');
+            var pair = end < 0 ? rest : rest[..end];
             var equals = pair.IndexOf((byte)'=');
             var key = equals < 0 ? pair : pair[..equals];
             if (KeyEquals(key, name))
             {
-                return equals < 0 ? string.Empty : Decode(pair[(equals + 1)..]);
+                value = equals < 0 ? new Range(offset + pair.Length, offset + pair.Length) : new Range(offset + equals + 1, offset + pair.Length);
+                return true;
             }
+
+            offset += pair.Length + 1;
         }
 
-        return null;
+        value = default;
+        return false;
     }
+
+    /// <summary>True when an encoded value needs no decoding: its bytes are the value.</summary>
+    public static bool IsPlain(ReadOnlySpan<byte> encoded) => encoded.IndexOfAny((byte)'%', (byte)'+') < 0;
 
     private static bool KeyEquals(ReadOnlySpan<byte> encodedKey, string name)
     {
-        if (encodedKey.IndexOfAny((byte)'%', (byte)'+') < 0)
+        if (IsPlain(encodedKey))
         {
             if (encodedKey.Length != name.Length)
             {
@@ -58,9 +69,10 @@ internal static class FormFields
         return Decode(encodedKey) == name;
     }
 
-    private static string? Decode(ReadOnlySpan<byte> encoded)
+    /// <summary>The decoded text of an encoded key or value; null when it is not valid UTF-8.</summary>
+    public static string? Decode(ReadOnlySpan<byte> encoded)
     {
-        if (encoded.IndexOfAny((byte)'%', (byte)'+') < 0)
+        if (IsPlain(encoded))
         {
             return Utf8.IsValid(encoded) ? Encoding.UTF8.GetString(encoded) : null;
         }

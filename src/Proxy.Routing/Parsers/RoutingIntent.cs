@@ -34,7 +34,26 @@ public abstract record RoutingIntent(string Reason)
         /// Where the sender accepts a late answer (Slack's <c>response_url</c>). When it is allowed, the sender is
         /// answered at once and the region's answer is posted there.
         /// </summary>
-        public string? ResponseUrl { get; init; }
+        public string? ResponseUrl
+        {
+            get => _responseUrl ?? (_formEncodedResponseUrl.IsEmpty ? null
+                : _responseUrl = NonBlank(FormFields.Decode(_formEncodedResponseUrl.Span)));
+            init => _responseUrl = NonBlank(value);
+        }
+
+        /// <summary>
+        /// The response URL as a form body carries it, still encoded: decoded on first read, so a webhook that is not
+        /// answered late never pays for it.
+        /// </summary>
+        internal ReadOnlyMemory<byte> FormEncodedResponseUrl
+        {
+            init => _formEncodedResponseUrl = value;
+        }
+
+        private string? _responseUrl;
+        private ReadOnlyMemory<byte> _formEncodedResponseUrl;
+
+        private static string? NonBlank(string? url) => string.IsNullOrWhiteSpace(url) ? null : url;
     }
 }
 

@@ -13,6 +13,8 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
     /// <summary>Action values whose handling lives in one region only.</summary>
     private static readonly HashSet<string> FirstRegionActionOptions = new(StringComparer.Ordinal) { "link", "ignore", "all_slack" };
 
+    private readonly ExternalTargetPool _teams = new(provider);
+
     public string Provider { get; } = provider;
 
     public RoutingIntent Parse(WebhookRequest request)
@@ -76,18 +78,31 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
 
     private RoutingIntent ParseFormWithTeam(WebhookRequest request, string what, string reason)
     {
-        if (!FormFields.IsValid(request.Body.Span))
+        var body = request.Body;
+        if (!FormFields.IsValid(body.Span))
         {
             return Malformed($"the Slack {what} body is not a valid form");
         }
 
-        var team = FormFields.Get(request.Body.Span, "team_id");
-        if (string.IsNullOrEmpty(team))
+        if (!FormFields.TryFind(body.Span, "team_id", out var teamField) || TeamFromForm(body.Span[teamField]) is not { } team)
         {
             return MissingTeam(what);
         }
 
-        return ToRegions(team, RegionDelivery.FirstRegion, reason, FormFields.Get(request.Body.Span, "response_url"));
+        // The response URL is kept encoded: only a deferred answer reads it.
+        var responseUrl = FormFields.TryFind(body.Span, "response_url", out var url) ? body[url] : default;
+        return ToRegions(team, RegionDelivery.FirstRegion, reason, formEncodedResponseUrl: responseUrl);
+    }
+
+    /// <summary>The team of a form's encoded <c>team_id</c>; a team seen before costs no allocation.</summary>
+    private RoutingTarget.ExternalIntegration? TeamFromForm(ReadOnlySpan<byte> encoded)
+    {
+        if (FormFields.IsPlain(encoded))
+        {
+            return encoded.IsEmpty ? null : _teams.Get(encoded);
+        }
+
+        return FormFields.Decode(encoded) is { Length: > 0 } team ? new RoutingTarget.ExternalIntegration(Provider, team) : null;
     }
 
     private RoutingIntent ParseAction(WebhookRequest request, bool optionsLoad = false)
@@ -178,19 +193,20 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
                 $"the Slack {endpoint} link does not carry a readable integration id");
         }
 
-        return new RoutingIntent.ToRegions(new RoutingTarget.IntegrationId(integrationId.Value), RegionDelivery.FirstRegion,
-            $"slack {endpoint}")
-        {
-            NoRegionStatus = 202,
-        };
+        return ToRegions(new RoutingTarget.IntegrationId(integrationId.Value), RegionDelivery.FirstRegion, $"slack {endpoint}");
     }
 
     private RoutingIntent.ToRegions ToRegions(string team, RegionDelivery delivery, string reason, string? responseUrl = null)
-        => new(new RoutingTarget.ExternalIntegration(Provider, team), delivery, reason)
+        => ToRegions(new RoutingTarget.ExternalIntegration(Provider, team), delivery, reason, responseUrl);
+
+    private static RoutingIntent.ToRegions ToRegions(RoutingTarget team, RegionDelivery delivery, string reason,
+        string? responseUrl = null, ReadOnlyMemory<byte> formEncodedResponseUrl = default)
+        => new(team, delivery, reason)
         {
             // Answering 202 tells Slack to stop retrying a workspace whose organizations removed the app.
             NoRegionStatus = 202,
-            ResponseUrl = string.IsNullOrWhiteSpace(responseUrl) ? null : responseUrl,
+            ResponseUrl = responseUrl,
+            FormEncodedResponseUrl = formEncodedResponseUrl,
         };
 
     private static RoutingIntent.Reject Malformed(string detail) => new(400, ProblemTypes.MalformedBody, detail);

@@ -1,3 +1,4 @@
+using System.Text;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Problems;
 
@@ -121,4 +122,35 @@ public class SlackResponseUrlTests
     public void Commands_and_actions_carry_their_response_url(string file, string path, string? expected)
         => _parser.Parse(Payloads.FromFile("slack", file, path)).Should().BeOfType<RoutingIntent.ToRegions>()
             .Which.ResponseUrl.Should().Be(expected);
+}
+
+public class SlackTeamTests
+{
+    private readonly SlackParser _parser = new();
+
+    [Fact]
+    public void A_team_seen_before_is_the_same_target_and_others_stay_apart()
+    {
+        var first = Target("team_id=T1&command=%2Fsentry");
+        Target("team_id=T1&text=again").Should().BeSameAs(first);
+        Target("team_id=T2").Should().Be(new RoutingTarget.ExternalIntegration("slack", "T2"));
+        first.Should().Be(new RoutingTarget.ExternalIntegration("slack", "T1"));
+    }
+
+    [Theory]
+    [InlineData("team_id=T%31", "T1")]
+    [InlineData("team_id=caf%C3%A9", "café")]
+    public void An_encoded_team_id_is_decoded(string body, string team)
+        => Target(body).Should().Be(new RoutingTarget.ExternalIntegration("slack", team));
+
+    [Theory]
+    [InlineData("team_id=&command=x")]
+    [InlineData("team_id=%FF")]
+    public void An_empty_or_undecodable_team_id_names_no_team(string body)
+        => _parser.Parse(Payloads.Request("/extensions/slack/commands/", Encoding.UTF8.GetBytes(body), "application/x-www-form-urlencoded"))
+            .Should().BeOfType<RoutingIntent.Reject>().Which.ProblemType.Should().Be(ProblemTypes.MissingIdentifier);
+
+    private RoutingTarget Target(string body)
+        => _parser.Parse(Payloads.Request("/extensions/slack/commands/", Encoding.UTF8.GetBytes(body), "application/x-www-form-urlencoded"))
+            .Should().BeOfType<RoutingIntent.ToRegions>().Which.Target;
 }
