@@ -27,6 +27,12 @@ public sealed class RoutingOptions
 
     /// <summary>Response header naming who answered (a region name or "control"); empty to leave it out.</summary>
     public string AnsweredByHeader { get; set; } = "X-Proxy-Region";
+
+    /// <summary>
+    /// Prefixes of the deployment's own internal request headers (e.g. <c>X-Sentry-</c>), removed from every incoming
+    /// request like the built-in spoofable families.
+    /// </summary>
+    public List<string> StripHeaderPrefixes { get; set; } = [];
 }
 
 internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
@@ -46,6 +52,15 @@ internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
         if (string.IsNullOrWhiteSpace(options.ControlCluster))
         {
             errors.Add($"{RoutingOptions.Section}:ControlCluster must name the control cluster.");
+        }
+
+        for (var i = 0; i < options.StripHeaderPrefixes.Count; i++)
+        {
+            var prefix = options.StripHeaderPrefixes[i];
+            if (string.IsNullOrWhiteSpace(prefix) || prefix.Any(c => c <= ' ' || c >= 0x7f || c == ':'))
+            {
+                errors.Add($"{RoutingOptions.Section}:StripHeaderPrefixes:{i} must be the start of a header name such as X-Internal- (was '{prefix}').");
+            }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -3,38 +3,73 @@ using Microsoft.AspNetCore.Http;
 namespace Proxy.Routing.Dispatch;
 
 /// <summary>
-/// Headers a sender could use to lie to a region. They are removed on the way in; the proxy sets the forwarding
-/// headers itself (YARP's X-Forwarded transforms), so a region only ever sees values the proxy vouches for.
+/// Headers a sender could use to lie to a region, removed by rule on the way in, before any route runs: every way a
+/// request leaves (YARP's forwarder, fan-out and deferred legs, mailbox deliveries) starts from the stripped headers,
+/// and the proxy sets the forwarding headers itself (YARP's X-Forwarded transforms).
 /// </summary>
 public static class HeaderPolicy
 {
-    private static readonly string[] Spoofable =
-    [
-        "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix", "X-Forwarded-Port",
-        "X-Forwarded-Server", "Forwarded", "X-Real-IP", "X-Client-IP", "X-Original-URL", "X-Original-Host",
-    ];
-
     /// <summary>Prefix of the proxy's own headers (answering region, delivery ids); never accepted from a sender.</summary>
     public const string InternalPrefix = "X-Proxy-";
 
-    public static void StripSpoofable(IHeaderDictionary headers)
+    private static readonly string[] SpoofablePrefixes = ["X-Forwarded-", "X-Original-", InternalPrefix];
+
+    /// <summary>Names of headers proxies and CDNs use to carry the client's address or the original URL.</summary>
+    private static readonly HashSet<string> SpoofableNames = new(StringComparer.OrdinalIgnoreCase)
     {
-        ArgumentNullException.ThrowIfNull(headers);
-        foreach (var name in Spoofable)
+        "Forwarded", "X-Real-IP", "X-Client-IP", "True-Client-IP", "CF-Connecting-IP", "X-Cluster-Client-IP", "X-Rewrite-URL",
+        "Fastly-Client-IP", "X-ProxyUser-Ip", "Client-IP",
+    };
+
+    /// <summary>True when a sender's header must not reach a silo.</summary>
+    /// <param name="extraPrefixes">The deployment's own internal prefixes (<c>Routing:StripHeaderPrefixes</c>).</param>
+    public static bool IsSpoofable(string name, IReadOnlyList<string> extraPrefixes)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(extraPrefixes);
+        // Underscores: nginx drops such names by default, because many servers read X_Forwarded_For as X-Forwarded-For.
+        if (name.Contains('_', StringComparison.Ordinal) || SpoofableNames.Contains(name))
         {
-            headers.Remove(name);
+            return true;
         }
 
-        List<string>? internalHeaders = null;
-        foreach (var header in headers)
+        foreach (var prefix in SpoofablePrefixes)
         {
-            if (header.Key.StartsWith(InternalPrefix, StringComparison.OrdinalIgnoreCase))
+            if (name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
             {
-                (internalHeaders ??= []).Add(header.Key);
+                return true;
             }
         }
 
-        foreach (var name in internalHeaders ?? [])
+        for (var i = 0; i < extraPrefixes.Count; i++)
+        {
+            if (name.StartsWith(extraPrefixes[i], StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public static void StripSpoofable(IHeaderDictionary headers, IReadOnlyList<string> extraPrefixes)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        List<string>? spoofed = null;
+        foreach (var header in headers)
+        {
+            if (IsSpoofable(header.Key, extraPrefixes))
+            {
+                (spoofed ??= []).Add(header.Key);
+            }
+        }
+
+        if (spoofed is null)
+        {
+            return;
+        }
+
+        foreach (var name in spoofed)
         {
             headers.Remove(name);
         }
