@@ -60,6 +60,8 @@ public static class ProxyApplication
             ExceptionHandler = context => ProblemResponse.WriteAsync(context, 500, ProblemTypes.InternalError,
                 ProblemResponse.TitleFor(500), "the proxy failed to handle this request; it has been logged"),
         });
+        // Routing's 404 and 405, and YARP's 503 for a route without a cluster, through the problem details service.
+        app.UseStatusCodePages();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {

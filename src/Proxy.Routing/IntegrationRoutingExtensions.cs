@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Proxy.Routing.Configuration;
 using Proxy.Routing.Dispatch;
 using Proxy.Routing.Parsers;
+using Proxy.Routing.Problems;
 using Proxy.Routing.Regions;
 using Proxy.Routing.Signatures;
 using Proxy.Routing.Telemetry;
@@ -37,6 +39,9 @@ public static class IntegrationRoutingExtensions
             .Configure(o => configuration.GetSection(ProviderSecretsOptions.Section).Bind(o.Providers));
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
+        // Ahead of the framework's default writer: the first writer that can write wins.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, EdgeProblemDetailsWriter>());
+        services.AddProblemDetails();
 
         services.TryAddSingleton<IIntegrationDirectorySource>(sp =>
         {
@@ -109,7 +114,7 @@ public static class IntegrationRoutingExtensions
 
     /// <summary>Adds the routing step to the proxy pipeline; put it before load balancing.</summary>
     public static IApplicationBuilder UseIntegrationRouting(this IApplicationBuilder proxyPipeline)
-        => proxyPipeline.UseMiddleware<IntegrationRoutingMiddleware>();
+        => proxyPipeline.UseMiddleware<EdgeRequestMiddleware>().UseMiddleware<IntegrationRoutingMiddleware>();
 }
 
 /// <summary>

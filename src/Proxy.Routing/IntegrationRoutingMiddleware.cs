@@ -34,7 +34,6 @@ internal sealed class IntegrationRoutingMiddleware(
             return;
         }
 
-        HeaderPolicy.StripSpoofable(context.Request.Headers);
         var settings = options.CurrentValue;
         var provider = WebhookPath.ProviderOf(context.Request.Path) ?? "unknown";
         using var activity = RoutingActivity.Source.StartActivity("webhook route");
@@ -77,6 +76,15 @@ internal sealed class IntegrationRoutingMiddleware(
             return new RoutingIntent.Reject(401, ProblemTypes.InvalidSignature, $"the {provider} signature is invalid: {reason}");
         }
 
-        return parser.Parse(webhook);
+        try
+        {
+            return parser.Parse(webhook);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or OverflowException or ArgumentException)
+        {
+            // System.Text.Json refuses to hand out a string holding a lone surrogate or invalid UTF-8: that is the
+            // sender's malformed body, never the proxy's failure.
+            return new RoutingIntent.Reject(400, ProblemTypes.MalformedBody, $"the {provider} payload holds a value that cannot be read as text");
+        }
     }
 }

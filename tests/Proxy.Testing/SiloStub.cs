@@ -73,6 +73,9 @@ public sealed class SiloStub : IAsyncDisposable
         return Requests;
     }
 
+    /// <summary>Forgets what was recorded (a long test measuring memory does not count the stub's own records).</summary>
+    public void ClearRequests() => _requests.Clear();
+
     private async Task HandleAsync(HttpContext context)
     {
         using var body = new MemoryStream();

@@ -34,7 +34,7 @@ public sealed class DiscordParser : IIntegrationParser
         {
             var root = document!.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var typeElement)
-                || !typeElement.TryGetInt32(out var type))
+                || typeElement.ValueKind != JsonValueKind.Number || !typeElement.TryGetInt32(out var type))
             {
                 return new RoutingIntent.Reject(400, ProblemTypes.MalformedBody, "the Discord interaction has no numeric type");
             }

@@ -61,13 +61,36 @@ public static class ProblemResponse
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        405 => "Method Not Allowed",
         408 => "Request Timeout",
         413 => "Content Too Large",
         415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
         500 => "Internal Server Error",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         _ => "Error",
     };
+
+    /// <summary>The detail of an answer decided by status alone, for the status code pages.</summary>
+    public static string DetailFor(HttpContext context, int status)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return status switch
+        {
+            404 => "no route serves this path",
+            405 => $"{Printable(context.Request.Method)} is not accepted here",
+            503 => "no destination is available for this route",
+            _ => $"the request was answered {status}",
+        };
+    }
+
+    /// <summary>A sender's token as it may appear in an answer: bounded, and only printable ASCII.</summary>
+    public static string Printable(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var bounded = text.Length > 40 ? text[..40] + "..." : text;
+        return bounded.All(c => c is > ' ' and < '\u007f') ? bounded : "this method";
+    }
 }

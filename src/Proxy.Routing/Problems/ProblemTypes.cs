@@ -3,7 +3,7 @@ namespace Proxy.Routing.Problems;
 /// <summary>Stable RFC 9457 problem type URIs; a client can switch on them.</summary>
 public static class ProblemTypes
 {
-    private const string Prefix = "urn:edge-proxy:problem:";
+    public const string Prefix = "urn:edge-proxy:problem:";
 
     public const string MalformedBody = Prefix + "malformed-body";
     public const string MissingIdentifier = Prefix + "missing-identifier";
@@ -22,4 +22,23 @@ public static class ProblemTypes
     public const string AdminDisabled = Prefix + "admin-disabled";
     public const string MissingAdminKey = Prefix + "missing-admin-key";
     public const string WrongAdminKey = Prefix + "wrong-admin-key";
+    public const string NotFound = Prefix + "not-found";
+    public const string MethodNotAllowed = Prefix + "method-not-allowed";
+    public const string UpstreamUnavailable = Prefix + "upstream-unavailable";
+    public const string UpstreamTimeout = Prefix + "upstream-timeout";
+
+    /// <summary>The type of an answer the framework or YARP decided by status alone (status code pages, forward errors).</summary>
+    public static string ForStatus(int status) => status switch
+    {
+        404 => NotFound,
+        405 => MethodNotAllowed,
+        408 => BodyReadTimeout,
+        413 => PayloadTooLarge,
+        415 => UnsupportedMediaType,
+        500 => InternalError,
+        502 => UpstreamUnavailable,
+        503 => ServiceUnavailable,
+        504 => UpstreamTimeout,
+        _ => Prefix + "http-" + status.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
 }

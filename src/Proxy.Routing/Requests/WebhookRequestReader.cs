@@ -44,6 +44,11 @@ internal static class WebhookRequestReader
             };
             return new Outcome(null, ex.StatusCode, type, ex.Message);
         }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or OverflowException)
+        {
+            // Kestrel reports some broken framing this way (a chunk size that overflows, NUL in a trailer).
+            return new Outcome(null, 400, ProblemTypes.MalformedBody, "the body's framing could not be read");
+        }
 
         var webhook = new WebhookRequest(request.Method, request.Path, request.QueryString, request.Headers, body);
         return new Outcome(webhook, 200, null, null);
