@@ -76,9 +76,10 @@ internal sealed class IntegrationRoutingMiddleware(
             return new RoutingIntent.Reject(401, ProblemTypes.InvalidSignature, $"the {provider} signature is invalid: {reason}");
         }
 
+        RoutingIntent intent;
         try
         {
-            return parser.Parse(webhook);
+            intent = parser.Parse(webhook);
         }
         catch (Exception ex) when (ex is InvalidOperationException or FormatException or OverflowException or ArgumentException)
         {
@@ -86,5 +87,33 @@ internal sealed class IntegrationRoutingMiddleware(
             // sender's malformed body, never the proxy's failure.
             return new RoutingIntent.Reject(400, ProblemTypes.MalformedBody, $"the {provider} payload holds a value that cannot be read as text");
         }
+
+        // Only control serves every method; what goes to regions or is answered here takes the provider's method.
+        var methods = intent switch
+        {
+            RoutingIntent.ToRegions regions => regions.Methods,
+            RoutingIntent.Respond => "POST",
+            _ => null,
+        };
+        return methods is null || AllowsMethod(methods, webhook.Method) ? intent
+            : new RoutingIntent.Reject(405, ProblemTypes.MethodNotAllowed, $"this {provider} endpoint takes {methods}, not {Printable(webhook.Method)}")
+            {
+                Allow = methods,
+            };
     }
+
+    private static bool AllowsMethod(string methods, string method)
+    {
+        foreach (var range in methods.AsSpan().Split(','))
+        {
+            if (methods.AsSpan(range).Trim().Equals(method, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string Printable(string method) => method.Length <= 16 ? method : string.Concat(method.AsSpan(0, 16), "...");
 }

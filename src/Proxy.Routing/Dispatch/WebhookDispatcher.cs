@@ -37,7 +37,7 @@ internal sealed partial class WebhookDispatcher(
             case RoutingIntent.ToRegions toRegions:
                 return ToRegionsAsync(exchange, toRegions, next);
             case RoutingIntent.Reject reject:
-                return RejectAsync(exchange.Context, exchange.Provider, exchange.Activity, reject.Status, reject.ProblemType, reject.Detail);
+                return RejectAsync(exchange.Context, exchange.Provider, exchange.Activity, reject.Status, reject.ProblemType, reject.Detail, reject.Allow);
             case RoutingIntent.Respond respond:
                 Decided(exchange.Activity, exchange.Provider, RoutingModes.Respond);
                 exchange.Context.Response.StatusCode = respond.Status;
@@ -49,12 +49,13 @@ internal sealed partial class WebhookDispatcher(
         }
     }
 
-    public async Task RejectAsync(HttpContext context, string provider, Activity? activity, int status, string type, string detail)
+    public async Task RejectAsync(HttpContext context, string provider, Activity? activity, int status, string type, string detail,
+        string? allow = null)
     {
         Decided(activity, provider, RoutingModes.Reject);
         activity?.SetTag("error.type", type);
         LogRejected(logger, provider, status, detail);
-        await ProblemResponse.WriteAsync(context, status, type, ProblemResponse.TitleFor(status), detail);
+        await ProblemResponse.WriteAsync(context, status, type, ProblemResponse.TitleFor(status), detail, allow: allow);
     }
 
     private async Task ToRegionsAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RequestDelegate next)

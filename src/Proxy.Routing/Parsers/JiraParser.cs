@@ -35,7 +35,7 @@ public sealed class JiraParser : IIntegrationParser
         var target = new RoutingTarget.ExternalIntegration(Provider, clientKey);
         return issueUpdated
             ? new RoutingIntent.ToRegions(target, RegionDelivery.Mailbox, "jira issue updated") { UnknownTargetStatus = 404 }
-            : new RoutingIntent.ToRegions(target, RegionDelivery.FirstRegion, "jira issue panel") { UnknownTargetStatus = 404 };
+            : new RoutingIntent.ToRegions(target, RegionDelivery.FirstRegion, "jira issue panel") { UnknownTargetStatus = 404, Methods = "GET, HEAD" };
     }
 
     private static string? Token(WebhookRequest request)

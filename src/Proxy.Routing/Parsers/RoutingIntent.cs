@@ -7,7 +7,11 @@ public abstract record RoutingIntent(string Reason)
     public sealed record Control(string Reason) : RoutingIntent(Reason);
 
     /// <summary>Refuse the webhook with a problem+json answer.</summary>
-    public sealed record Reject(int Status, string ProblemType, string Detail) : RoutingIntent(Detail);
+    public sealed record Reject(int Status, string ProblemType, string Detail) : RoutingIntent(Detail)
+    {
+        /// <summary>For a 405: the methods the endpoint takes, sent as <c>Allow</c>.</summary>
+        public string? Allow { get; init; }
+    }
 
     /// <summary>Answer at the edge with a fixed response (for example 202 for an event no region processes).</summary>
     public sealed record Respond(int Status, string Reason) : RoutingIntent(Reason);
@@ -15,6 +19,12 @@ public abstract record RoutingIntent(string Reason)
     /// <summary>Send to the regions of the organizations behind <paramref name="Target"/>.</summary>
     public sealed record ToRegions(RoutingTarget Target, RegionDelivery Delivery, string Reason) : RoutingIntent(Reason)
     {
+        /// <summary>
+        /// The methods the provider sends to this endpoint (comma-separated, as in <c>Allow</c>). Anything else is
+        /// answered 405 and never stored or forwarded; only control takes every method.
+        /// </summary>
+        public string Methods { get; init; } = "POST";
+
         /// <summary>Status when the target is not in the directory.</summary>
         public int UnknownTargetStatus { get; init; } = 400;
 

@@ -9,7 +9,7 @@ public static class ProblemResponse
     public const string ContentType = "application/problem+json";
 
     public static async Task WriteAsync(HttpContext context, int status, string type, string title, string detail,
-        IReadOnlyDictionary<string, string>? errors = null, TimeSpan? retryAfter = null)
+        IReadOnlyDictionary<string, string>? errors = null, TimeSpan? retryAfter = null, string? allow = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.Response.HasStarted)
@@ -26,6 +26,11 @@ public static class ProblemResponse
         if (retryAfter is { } delay)
         {
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(delay.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (allow is not null)
+        {
+            context.Response.Headers.Allow = allow;
         }
 
         using var buffer = new MemoryStream();

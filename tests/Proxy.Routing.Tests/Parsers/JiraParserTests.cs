@@ -31,7 +31,13 @@ public class JiraParserTests
         intent.Delivery.Should().Be(RegionDelivery.Mailbox);
         intent.UnknownTargetStatus.Should().Be(404);
         intent.NoRegionStatus.Should().Be(400);
+        intent.Methods.Should().Be("POST");
     }
+
+    [Fact]
+    public void The_issue_panel_is_a_page_Jira_loads_with_GET()
+        => Parse($"/extensions/jira/issue/ABC-1/?jwt={ValidJwt}").Should().BeOfType<RoutingIntent.ToRegions>()
+            .Which.Methods.Should().Be("GET, HEAD");
 
     [Fact]
     public void The_JWT_may_come_in_the_query_string()
