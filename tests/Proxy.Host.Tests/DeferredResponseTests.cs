@@ -69,6 +69,27 @@ public sealed class DeferredResponseTests : IAsyncLifetime
         _hooks.Requests.Should().BeEmpty();
     }
 
+    [Theory]
+    [InlineData("allowed/../escaped/x")]
+    [InlineData("allowed/%2e%2e/escaped/x")]
+    [InlineData("allowed/..%5cescaped/x")]
+    [InlineData("ALLOWED/x")]
+    public async Task A_response_url_that_escapes_its_prefix_path_is_never_posted(string path)
+    {
+        await using var proxy = await ProxyHarness.StartAsync(null,
+            [$"Providers:slack:ResponseUrlPrefixes:0={new Uri(_hooks.Address, "allowed/")}", "Routing:DeferredRetryDelay=00:00:00.050"]);
+        var escaped = _hooks.Address + path;
+
+        var refused = await proxy.PostFormAsync("/extensions/slack/commands/",
+            $"team_id=TALL&command=%2Fsentry&response_url={Uri.EscapeDataString(escaped)}");
+        var allowed = await proxy.PostFormAsync("/extensions/slack/commands/",
+            $"team_id=TALL&command=%2Fsentry&response_url={Uri.EscapeDataString(new Uri(_hooks.Address, "allowed/ok").ToString())}");
+
+        (await refused.Content.ReadAsStringAsync()).Should().Contain("\"answeredBy\":\"ap\"", "it is answered synchronously instead");
+        allowed.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await _hooks.WaitForRequestsAsync(1)).Should().ContainSingle().Which.PathAndQuery.Should().Be("/allowed/ok");
+    }
+
     [Fact]
     public async Task When_no_region_answers_nothing_is_posted_and_it_is_counted()
     {

@@ -67,10 +67,7 @@ public sealed class ProviderSecret
     public bool AllowsResponseUrl(string url)
     {
         var prefixes = ResponseUrlPrefixes.Count > 0 ? (IReadOnlyList<string>)ResponseUrlPrefixes : DefaultResponseUrlPrefixes;
-        return DeferredResponses
-            && Uri.TryCreate(url, UriKind.Absolute, out var uri)
-            && string.IsNullOrEmpty(uri.UserInfo)
-            && prefixes.Any(prefix => url.StartsWith(prefix, StringComparison.OrdinalIgnoreCase));
+        return DeferredResponses && ResponseUrlPolicy.Allows(url, prefixes);
     }
 
     public IReadOnlyList<string> AllSecrets()
