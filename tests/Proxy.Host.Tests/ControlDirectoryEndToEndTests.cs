@@ -61,6 +61,24 @@ public sealed class ControlDirectoryEndToEndTests : IAsyncLifetime
 
     private static string Region(HttpResponseMessage response) => response.Headers.GetValues("X-Proxy-Region").Single();
 
+    [Theory]
+    [InlineData("T%01%02%07")]
+    [InlineData("T%C3%A9")]
+    [InlineData("LONG")]
+    public async Task A_hostile_external_id_is_still_cached_so_it_cannot_bypass_the_cache(string team)
+    {
+        await using var proxy = await StartAsync();
+        team = team == "LONG" ? new string('T', 2000) : team;
+        var path = ControlDirectoryStub.IntegrationPath("slack", Uri.UnescapeDataString(team));
+
+        var first = await CommandAsync(proxy, team);
+        var second = await CommandAsync(proxy, team);
+
+        ((int)first.StatusCode).Should().Be(400, await first.Content.ReadAsStringAsync());
+        ((int)second.StatusCode).Should().Be(400);
+        _control.Calls(path).Should().Be(1, "an unknown id is cached as unknown, whatever its characters or length");
+    }
+
     [Fact]
     public async Task An_external_id_is_resolved_by_control_once_and_routed_to_the_first_region()
     {
