@@ -13,13 +13,15 @@ namespace Proxy.Billing.Transport;
 /// Rebalances: librdkafka runs the assignment callbacks inside <c>Consume</c>, and only there, so they run on the
 /// thread that reads the batch and never between the end of a read and its commit. When partitions are revoked
 /// or lost, the handler drops their messages from the batch being read before it returns (and so before this
-/// member rejoins and another member can be given them), and the read ends: a batch never spans an assignment
-/// change. A commit also refuses a batch read under an earlier assignment.
+/// member rejoins and another member can be given them), and a read that still holds messages ends there: a
+/// batch never spans an assignment change. A commit also refuses a batch read under an earlier assignment.
 /// </para>
 /// </summary>
 internal sealed class KafkaTransport(IOptions<BillingOptions> options, TimeProvider timeProvider, ILogger<KafkaTransport> logger)
     : IBillingTransport
 {
+    private static readonly TimeSpan PollSlice = TimeSpan.FromMilliseconds(100);
+
     private readonly BillingOptions _options = options.Value;
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private IProducer<byte[]?, byte[]>? _producer;
@@ -91,11 +93,10 @@ internal sealed class KafkaTransport(IOptions<BillingOptions> options, TimeProvi
         {
             var consumer = _consumer ?? throw new InvalidOperationException("the Kafka transport is not started");
             var batch = new List<InputMessage>();
-            var epoch = _assignmentEpoch;
             _reading = batch;
             try
             {
-                Fill(consumer, batch, epoch, cancellationToken);
+                Fill(consumer, batch, cancellationToken);
             }
             finally
             {
@@ -109,9 +110,15 @@ internal sealed class KafkaTransport(IOptions<BillingOptions> options, TimeProvi
             return batch;
         }, CancellationToken.None);
 
-    /// <summary>Consumes into the batch until it is full, the batch wait ends, or the assignment changes.</summary>
-    private void Fill(IConsumer<byte[]?, byte[]?> consumer, List<InputMessage> batch, long epoch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Consumes into the batch until it is full or the batch wait ends. An assignment change ends a batch that
+    /// still holds messages read before it (those of revoked partitions are gone already); an empty batch goes on
+    /// under the new assignment. Each Consume waits at most <see cref="PollSlice"/>, so the deadline and the
+    /// token are looked at again at least that often.
+    /// </summary>
+    private void Fill(IConsumer<byte[]?, byte[]?> consumer, List<InputMessage> batch, CancellationToken cancellationToken)
     {
+        var epoch = _assignmentEpoch;
         var deadline = timeProvider.GetUtcNow() + _options.MaxBatchWait;
         while (batch.Count < _options.BatchSize && !cancellationToken.IsCancellationRequested)
         {
@@ -121,17 +128,16 @@ internal sealed class KafkaTransport(IOptions<BillingOptions> options, TimeProvi
                 break;
             }
 
-            var result = consumer.Consume(remaining);
+            var result = consumer.Consume(remaining < PollSlice ? remaining : PollSlice);
             if (_assignmentEpoch != epoch)
             {
                 // The callbacks ran inside this Consume; a message it returned belongs to the new assignment.
-                Keep(batch, result);
-                break;
-            }
-
-            if (result is null)
-            {
-                break;
+                epoch = _assignmentEpoch;
+                if (batch.Count > 0)
+                {
+                    Keep(batch, result);
+                    break;
+                }
             }
 
             Keep(batch, result);
