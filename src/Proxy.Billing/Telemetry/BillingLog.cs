@@ -33,4 +33,13 @@ internal static partial class BillingLog
 
     [LoggerMessage(9, LogLevel.Error, "Kafka client error: {Reason}")]
     public static partial void KafkaError(this ILogger logger, string reason);
+
+    [LoggerMessage(11, LogLevel.Information, "Kafka partitions assigned: {Partitions}")]
+    public static partial void PartitionsAssigned(this ILogger logger, string partitions);
+
+    [LoggerMessage(12, LogLevel.Information, "Kafka partitions revoked: {Partitions}; {Discarded} uncommitted messages of them discarded")]
+    public static partial void PartitionsRevoked(this ILogger logger, string partitions, int discarded);
+
+    [LoggerMessage(13, LogLevel.Warning, "Kafka partitions lost: {Partitions}; {Discarded} uncommitted messages of them discarded")]
+    public static partial void PartitionsLost(this ILogger logger, string partitions, int discarded);
 }

@@ -9,14 +9,31 @@ namespace Proxy.Billing.Transport;
 /// Kafka: a read-committed consumer without auto-commit, and a transactional producer. Each batch's outputs and
 /// its input offsets are committed in one transaction (SendOffsetsToTransaction), so the batch is exactly-once.
 /// After any failure the clients are rebuilt and reading resumes from the last committed offsets.
+/// <para>
+/// Rebalances: librdkafka runs the assignment callbacks inside <c>Consume</c>, and only there, so they run on the
+/// thread that reads the batch and never between the end of a read and its commit. When partitions are revoked
+/// or lost, the handler drops their messages from the batch being read before it returns (and so before this
+/// member rejoins and another member can be given them), and a read that still holds messages ends there: a
+/// batch never spans an assignment change. A commit also refuses a batch read under an earlier assignment.
+/// </para>
 /// </summary>
 internal sealed class KafkaTransport(IOptions<BillingOptions> options, TimeProvider timeProvider, ILogger<KafkaTransport> logger)
     : IBillingTransport
 {
+    private static readonly TimeSpan PollSlice = TimeSpan.FromMilliseconds(100);
+
     private readonly BillingOptions _options = options.Value;
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private IProducer<byte[]?, byte[]>? _producer;
     private long _lag = -1;
+
+    // Touched only by the thread inside ReadBatchAsync/CommitAsync/StartAsync (the callbacks run inside Consume
+    // and Close, on that thread); the consumer service calls them one at a time.
+    private List<InputMessage>? _reading;
+    private long _assignmentEpoch;
+    private long _batchEpoch = -1;
+    private volatile bool _assigned;
+    private int _readingCount;
 
     public string System => "kafka";
 
@@ -25,6 +42,12 @@ internal sealed class KafkaTransport(IOptions<BillingOptions> options, TimeProvi
     public string ConsumerGroup => _options.Kafka.GroupId;
 
     public long? Lag => Volatile.Read(ref _lag) is var lag and >= 0 ? lag : null;
+
+    /// <summary>Whether the consumer is in its group with at least one partition assigned.</summary>
+    public bool HasAssignment => _assigned;
+
+    /// <summary>Messages in the batch being read, not yet handed to the processor (what a rebalance would discard).</summary>
+    internal int ReadingCount => Volatile.Read(ref _readingCount);
 
     public string TransactionalId => string.IsNullOrWhiteSpace(_options.Kafka.TransactionalId)
         ? $"billing-metrics-consumer-{Environment.MachineName}"
@@ -58,6 +81,9 @@ internal sealed class KafkaTransport(IOptions<BillingOptions> options, TimeProvi
         _producer.InitTransactions(kafka.TransactionTimeout);
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(consumerConfig)
             .SetErrorHandler((_, error) => logger.KafkaError(error.Reason))
+            .SetPartitionsAssignedHandler((consumer, partitions) => OnAssigned(consumer, partitions))
+            .SetPartitionsRevokedHandler((consumer, partitions) => OnRevoked(consumer, partitions, lost: false))
+            .SetPartitionsLostHandler((consumer, partitions) => OnRevoked(consumer, partitions, lost: true))
             .Build();
         _consumer.Subscribe(kafka.InputTopic);
     }, cancellationToken);
@@ -67,45 +93,115 @@ internal sealed class KafkaTransport(IOptions<BillingOptions> options, TimeProvi
         {
             var consumer = _consumer ?? throw new InvalidOperationException("the Kafka transport is not started");
             var batch = new List<InputMessage>();
-            var deadline = timeProvider.GetUtcNow() + _options.MaxBatchWait;
-            while (batch.Count < _options.BatchSize && !cancellationToken.IsCancellationRequested)
+            _reading = batch;
+            try
             {
-                var remaining = deadline - timeProvider.GetUtcNow();
-                if (remaining <= TimeSpan.Zero)
-                {
-                    break;
-                }
-
-                var result = consumer.Consume(remaining);
-                if (result is null)
-                {
-                    break;
-                }
-
-                if (result.IsPartitionEOF)
-                {
-                    continue;
-                }
-
-                batch.Add(new InputMessage(KafkaBatchPlan.InputId(result.Partition.Value, result.Offset.Value),
-                    result.Message.Value ?? ReadOnlyMemory<byte>.Empty)
-                {
-                    Partition = result.Partition.Value,
-                    Offset = result.Offset.Value,
-                    Key = result.Message.Key,
-                });
+                Fill(consumer, batch, cancellationToken);
+            }
+            finally
+            {
+                _reading = null;
+                Volatile.Write(ref _readingCount, 0);
             }
 
+            _batchEpoch = _assignmentEpoch;
             ObserveLag(consumer);
             cancellationToken.ThrowIfCancellationRequested();
             return batch;
         }, CancellationToken.None);
+
+    /// <summary>
+    /// Consumes into the batch until it is full or the batch wait ends. An assignment change ends a batch that
+    /// still holds messages read before it (those of revoked partitions are gone already); an empty batch goes on
+    /// under the new assignment. Each Consume waits at most <see cref="PollSlice"/>, so the deadline and the
+    /// token are looked at again at least that often.
+    /// </summary>
+    private void Fill(IConsumer<byte[]?, byte[]?> consumer, List<InputMessage> batch, CancellationToken cancellationToken)
+    {
+        var epoch = _assignmentEpoch;
+        var deadline = timeProvider.GetUtcNow() + _options.MaxBatchWait;
+        while (batch.Count < _options.BatchSize && !cancellationToken.IsCancellationRequested)
+        {
+            var remaining = deadline - timeProvider.GetUtcNow();
+            if (remaining <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            var result = consumer.Consume(remaining < PollSlice ? remaining : PollSlice);
+            if (_assignmentEpoch != epoch)
+            {
+                // The callbacks ran inside this Consume; a message it returned belongs to the new assignment.
+                epoch = _assignmentEpoch;
+                if (batch.Count > 0)
+                {
+                    Keep(batch, result);
+                    break;
+                }
+            }
+
+            Keep(batch, result);
+            Volatile.Write(ref _readingCount, batch.Count);
+        }
+    }
+
+    private static void Keep(List<InputMessage> batch, ConsumeResult<byte[]?, byte[]?>? result)
+    {
+        if (result is null || result.IsPartitionEOF)
+        {
+            return;
+        }
+
+        batch.Add(new InputMessage(KafkaBatchPlan.InputId(result.Partition.Value, result.Offset.Value),
+            result.Message.Value ?? ReadOnlyMemory<byte>.Empty)
+        {
+            Partition = result.Partition.Value,
+            Offset = result.Offset.Value,
+            Key = result.Message.Key,
+        });
+    }
+
+    private void OnAssigned(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartition> partitions)
+    {
+        _assignmentEpoch++;
+        _assigned = consumer.Assignment.Count + partitions.Count > 0;
+        logger.PartitionsAssigned(string.Join(',', partitions.Select(p => p.Partition.Value)));
+    }
+
+    /// <summary>
+    /// Revoked (this member gives them up and rejoins after this returns) or lost (another member may own them
+    /// already): the messages of those partitions that are read but not committed are dropped, so no commit of
+    /// this member carries them. The new owner reads them again from the committed offset.
+    /// </summary>
+    private void OnRevoked(IConsumer<byte[]?, byte[]?> consumer, List<TopicPartitionOffset> partitions, bool lost)
+    {
+        _assignmentEpoch++;
+        var gone = partitions.Select(p => p.Partition.Value).ToHashSet();
+        var discarded = _reading?.RemoveAll(m => gone.Contains(m.Partition)) ?? 0;
+        Volatile.Write(ref _readingCount, _reading?.Count ?? 0);
+        _assigned = consumer.Assignment.Any(p => !gone.Contains(p.Partition.Value));
+        var names = string.Join(',', gone.Order());
+        if (lost)
+        {
+            logger.PartitionsLost(names, discarded);
+        }
+        else
+        {
+            logger.PartitionsRevoked(names, discarded);
+        }
+    }
 
     public Task<IReadOnlyList<bool>> CommitAsync(IReadOnlyList<InputMessage> inputs, IReadOnlyList<OutboundMessage> outputs,
         CancellationToken cancellationToken) => Task.Run<IReadOnlyList<bool>>(() =>
         {
             var consumer = _consumer ?? throw new InvalidOperationException("the Kafka transport is not started");
             var producer = _producer!;
+            if (_batchEpoch != _assignmentEpoch)
+            {
+                // Cannot happen while reads and commits alternate on one thread; refuse rather than bill twice.
+                throw new InvalidOperationException("the batch was read under an earlier partition assignment; it is read again");
+            }
+
             var plan = KafkaBatchPlan.Build(_options.Kafka, inputs, outputs);
             var timeout = _options.Kafka.TransactionTimeout;
             producer.BeginTransaction();
@@ -190,6 +286,7 @@ internal sealed class KafkaTransport(IOptions<BillingOptions> options, TimeProvi
 
     private void CloseClients()
     {
+        _assigned = false;
         if (_consumer is { } consumer)
         {
             try
