@@ -180,6 +180,20 @@ public sealed class EdgeSigningEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Directory_calls_to_the_control_silo_are_signed_too()
+    {
+        await using var control = await ControlDirectoryStub.StartAsync();
+        control.SetOrganization(1, "eu");
+        control.SetIntegration(10, "slack", "T1", "active", 1);
+        await using var proxy = await ProxyHarness.StartWithControlDirectoryAsync(control, ["Directory:Source=Control", .. OneKey]);
+
+        (await PostForm(proxy, "/extensions/slack/commands/", "team_id=T1&command=%2Fsentry")).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        AllVerify(new EdgeSignatureVerifier([OldKey], time: _siloClock), control.DirectoryRequests, "k1", "directory lookups");
+        AllVerify(new EdgeSignatureVerifier([OldKey], time: _siloClock), proxy.Regions["eu"].Requests, "k1", "the command itself");
+    }
+
+    [Fact]
     public async Task Without_keys_nothing_is_signed()
     {
         await using var proxy = await StartAsync([]);
