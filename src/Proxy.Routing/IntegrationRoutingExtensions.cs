@@ -95,8 +95,8 @@ public static class IntegrationRoutingExtensions
     }
 
     /// <summary>
-    /// Region clusters (clusters whose metadata names a region) and <see cref="RegionRequestBuilder"/>, which every send
-    /// outside YARP's forwarder uses. <see cref="AddIntegrationRouting"/> includes it.
+    /// Region clusters (clusters whose metadata names a region), <see cref="RegionRequestBuilder"/>, which every send
+    /// outside YARP's forwarder uses, and the edge signature (<c>Signing:Keys</c>) on every request to a silo. <see cref="AddIntegrationRouting"/> includes it.
     /// </summary>
     public static IReverseProxyBuilder AddRegionRequests(this IReverseProxyBuilder proxy)
     {
@@ -106,8 +106,15 @@ public static class IntegrationRoutingExtensions
             return proxy;
         }
 
+        proxy.Services.AddOptions<EdgeSigningOptions>().BindConfiguration(EdgeSigningOptions.Section).ValidateOnStart();
+        proxy.Services.AddSingleton<IValidateOptions<EdgeSigningOptions>, EdgeSigningOptionsValidator>();
+        proxy.Services.TryAddSingleton(TimeProvider.System);
+        proxy.Services.AddSingleton<EdgeRequestSigner>();
+        proxy.AddTransforms<EdgeSignatureTransform>();
         proxy.Services.AddSingleton<RegionClusters>();
-        proxy.Services.AddSingleton<RegionRequestBuilder>();
+        // The constructor is internal (its signer is), which DI's activator does not see.
+        proxy.Services.AddSingleton(sp => new RegionRequestBuilder(sp.GetRequiredService<RegionClusters>(),
+            sp.GetServices<Yarp.ReverseProxy.LoadBalancing.ILoadBalancingPolicy>(), sp.GetRequiredService<EdgeRequestSigner>()));
         proxy.Services.AddSingleton<Yarp.ReverseProxy.Configuration.IConfigChangeListener>(sp => sp.GetRequiredService<RegionClusters>());
         return proxy;
     }

@@ -55,6 +55,8 @@ internal sealed class IntegrationRoutingMiddleware(
             context.Request.Body = new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false);
         }
 
+        context.Features.Set(new BufferedRequestBody(webhook.Body));
+
         var exchange = new WebhookExchange(context, webhook, provider, settings, activity, deadline.Token);
         await dispatcher.DispatchAsync(exchange, Decide(provider, webhook), next);
     }

@@ -16,6 +16,8 @@ public class StartupTests
     [InlineData("Directory:Control:Timeout=00:00:00", "Directory:Control:Timeout must be a positive duration (was 00:00:00).")]
     [InlineData("Directory:Control:IntegrationByIdPath=/integrations", "Directory:Control:IntegrationByIdPath must contain {integrationId}")]
     [InlineData("Redis:OperationTimeout=00:00:00", "Redis:OperationTimeout")]
+    [InlineData("Signing:Keys:0:Id=k1", "Signing:Keys:0:Secret must be at least 32 bytes of UTF-8 (was 0).")]
+    [InlineData("Signing:Keys:0:Secret=0123456789abcdef0123456789abcdef", "Signing:Keys:0:Id must be 1 to 64 letters")]
     public async Task Invalid_settings_stop_the_start_with_an_error_that_names_the_key(string setting, string key)
     {
         var start = async () =>

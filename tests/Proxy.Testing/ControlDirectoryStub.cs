@@ -37,6 +37,7 @@ public sealed class ControlDirectoryStub : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Integration> _integrations = new();
     private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<RecordedRequest> _otherRequests = new();
+    private readonly ConcurrentQueue<RecordedRequest> _directoryRequests = new();
     private TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ControlDirectoryMode _mode = ControlDirectoryMode.Up;
     private TaskCompletionSource? _hold;
@@ -66,6 +67,9 @@ public sealed class ControlDirectoryStub : IAsyncDisposable
 
     /// <summary>Requests that were not directory calls (what control would serve: install pages, challenges...).</summary>
     public IReadOnlyList<RecordedRequest> OtherRequests => _otherRequests.ToArray();
+
+    /// <summary>The directory API calls, as received (headers and raw target: what an edge signature covers).</summary>
+    public IReadOnlyList<RecordedRequest> DirectoryRequests => _directoryRequests.ToArray();
 
     public int TotalCalls => _calls.Values.Sum();
 
@@ -121,6 +125,8 @@ public sealed class ControlDirectoryStub : IAsyncDisposable
             return;
         }
 
+        _directoryRequests.Enqueue(new RecordedRequest(context.Request.Method, raw,
+            context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), [], RawTarget: raw));
         _calls.AddOrUpdate(path, 1, (_, n) => n + 1);
         switch (Mode)
         {

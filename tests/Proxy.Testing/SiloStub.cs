@@ -4,14 +4,18 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Proxy.Testing;
 
-/// <summary>What a silo stub received, byte for byte, and over which HTTP version (<c>HTTP/1.1</c>...).</summary>
+/// <summary>
+/// What a silo stub received, byte for byte, and over which HTTP version (<c>HTTP/1.1</c>...); <c>RawTarget</c> is the
+/// request target exactly as on the request line (what an edge signature covers).
+/// </summary>
 public sealed record RecordedRequest(string Method, string PathAndQuery, IReadOnlyDictionary<string, string> Headers, byte[] Body,
-    string Protocol = "HTTP/1.1")
+    string Protocol = "HTTP/1.1", string? RawTarget = null)
 {
     public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
 }
@@ -82,7 +86,7 @@ public sealed class SiloStub : IAsyncDisposable
         await context.Request.Body.CopyToAsync(body);
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
         var recorded = new RecordedRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, headers,
-            body.ToArray(), context.Request.Protocol);
+            body.ToArray(), context.Request.Protocol, context.Features.Get<IHttpRequestFeature>()?.RawTarget);
         var number = Interlocked.Increment(ref _count);
         _requests.Enqueue(recorded);
 

@@ -29,7 +29,7 @@ internal sealed partial class HttpMailboxDelivery(
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            using var response = await RegionRequestBuilder.SendAsync(target, request, linked.Token).ConfigureAwait(false);
+            using var response = await builder.SendAsync(target, request, linked.Token).ConfigureAwait(false);
             return DeliveryResult.Answered((int)response.StatusCode, ReadRetryAfter(response));
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

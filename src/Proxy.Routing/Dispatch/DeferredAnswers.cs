@@ -19,6 +19,7 @@ internal sealed record DeferredLeg(RegionTarget Target, HttpRequestMessage Reque
 /// </summary>
 internal sealed partial class DeferredAnswers(
     IHttpClientFactory httpClients,
+    RegionRequestBuilder builder,
     BackgroundSends background,
     RoutingMetrics metrics,
     IOptionsMonitor<RoutingOptions> options,
@@ -75,7 +76,7 @@ internal sealed partial class DeferredAnswers(
         var started = time.GetTimestamp();
         try
         {
-            using var response = await RegionRequestBuilder.SendAsync(leg.Target, leg.Request, cancellationToken);
+            using var response = await builder.SendAsync(leg.Target, leg.Request, cancellationToken);
             metrics.RegionCall(leg.Region, RoutingModes.Deferred, (int)response.StatusCode, time.GetElapsedTime(started));
             if (!response.IsSuccessStatusCode)
             {

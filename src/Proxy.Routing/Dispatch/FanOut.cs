@@ -123,7 +123,7 @@ internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSen
         var started = time.GetTimestamp();
         try
         {
-            var response = await RegionRequestBuilder.SendAsync(target, message, timeout);
+            var response = await builder.SendAsync(target, message, timeout);
             metrics.RegionCall(region, RoutingModes.AllRegions, (int)response.StatusCode, time.GetElapsedTime(started));
             activity?.SetTag("http.response.status_code", (int)response.StatusCode);
             return new LegResult(region, response, null);

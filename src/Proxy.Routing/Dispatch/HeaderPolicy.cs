@@ -19,6 +19,8 @@ public static class HeaderPolicy
     {
         "Forwarded", "X-Real-IP", "X-Client-IP", "True-Client-IP", "CF-Connecting-IP", "X-Cluster-Client-IP", "X-Rewrite-URL",
         "Fastly-Client-IP", "X-ProxyUser-Ip", "Client-IP",
+        // The proxy signs what it sends; a sender's copy would only confuse a silo that reads the first value.
+        Proxy.Signing.EdgeSignature.HeaderName,
     };
 
     /// <summary>True when a sender's header must not reach a silo.</summary>

@@ -13,7 +13,7 @@ namespace Proxy.Routing.Dispatch;
 /// deliveries, directory calls to control): the destination is chosen by the cluster's load-balancing policy among the
 /// destinations YARP's health checks consider available; the route's transforms add the same forwarding headers a
 /// synchronous forward carries; the cluster's <c>HttpRequest</c> settings give the HTTP version, version policy and
-/// activity timeout.
+/// activity timeout; <see cref="SendAsync"/> signs every request as it leaves (<c>X-Edge-Signature</c>).
 /// </summary>
 public sealed class RegionRequestBuilder
 {
@@ -34,11 +34,13 @@ public sealed class RegionRequestBuilder
 
     private readonly RegionClusters _clusters;
     private readonly Dictionary<string, ILoadBalancingPolicy> _policies;
+    private readonly EdgeRequestSigner _signer;
 
-    public RegionRequestBuilder(RegionClusters clusters, IEnumerable<ILoadBalancingPolicy> policies)
+    internal RegionRequestBuilder(RegionClusters clusters, IEnumerable<ILoadBalancingPolicy> policies, EdgeRequestSigner signer)
     {
         ArgumentNullException.ThrowIfNull(policies);
         _clusters = clusters;
+        _signer = signer;
         _policies = policies.ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
     }
 
@@ -120,6 +122,8 @@ public sealed class RegionRequestBuilder
         ArgumentNullException.ThrowIfNull(webhook);
         ArgumentNullException.ThrowIfNull(transformer);
         using var message = new HttpRequestMessage { Method = HttpMethod.Parse(webhook.Method) };
+        // A stored copy carries no signature: each delivery is signed when it is sent.
+        message.Options.Set(EdgeRequestSigner.SignedWhenSent, true);
         // A content object makes the transforms copy the content headers (Content-Type...) as well.
         message.Content = new ReadOnlyMemoryContent(webhook.Body);
         await transformer.TransformRequestAsync(context, message, CapturePrefix, context.RequestAborted);
@@ -178,13 +182,15 @@ public sealed class RegionRequestBuilder
     }
 
     /// <summary>
-    /// Sends through the cluster's own invoker, bounded by <paramref name="cancellationToken"/> and by the cluster's
-    /// <c>HttpRequest.ActivityTimeout</c> when one is set.
+    /// Signs the request (now, over the bytes its content holds) and sends it through the cluster's own invoker, bounded
+    /// by <paramref name="cancellationToken"/> and by the cluster's <c>HttpRequest.ActivityTimeout</c> when one is set.
     /// </summary>
-    public static async Task<HttpResponseMessage> SendAsync(RegionTarget target, HttpRequestMessage message,
+    public async Task<HttpResponseMessage> SendAsync(RegionTarget target, HttpRequestMessage message,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(message);
+        await _signer.SignAsync(message, cancellationToken);
         if (target.Cluster.Model.Config.HttpRequest?.ActivityTimeout is not { } activity || activity <= TimeSpan.Zero)
         {
             return await target.Invoker.SendAsync(message, cancellationToken);
@@ -204,6 +210,7 @@ public sealed class RegionRequestBuilder
             Version = requestConfig?.Version ?? HttpVersion.Version20,
             VersionPolicy = requestConfig?.VersionPolicy ?? HttpVersionPolicy.RequestVersionOrLower,
         };
+        message.Options.Set(EdgeRequestSigner.SignedWhenSent, true);
         if (!body.IsEmpty || HttpMethods.IsPost(method) || HttpMethods.IsPut(method) || HttpMethods.IsPatch(method))
         {
             // A new content object per silo over the one buffer: the bytes are shared, never copied.

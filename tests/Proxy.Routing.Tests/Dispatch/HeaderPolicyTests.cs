@@ -39,6 +39,7 @@ public class HeaderPolicyTests
     [InlineData("X-Rewrite-URL")]
     [InlineData("x-forwarded-host")]
     [InlineData("X-PROXY-TRUSTED")]
+    [InlineData("x-edge-signature")]
     public void Every_family_a_proxy_or_cdn_trusts_is_spoofable(string name)
     {
         HeaderPolicy.IsSpoofable(name, []).Should().BeTrue();

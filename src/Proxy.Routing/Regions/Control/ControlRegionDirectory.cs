@@ -70,7 +70,7 @@ internal sealed partial class ControlRegionDirectory(
             new StoredRequest("GET", state.Lookup.Path, [new("Accept", "application/json")]), ReadOnlyMemory<byte>.Empty, target);
         try
         {
-            using var response = await RegionRequestBuilder.SendAsync(target, request, timeout.Token);
+            using var response = await builder.SendAsync(target, request, timeout.Token);
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
                 return RegionResolution.Unknown;
