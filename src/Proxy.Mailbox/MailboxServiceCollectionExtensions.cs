@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Proxy.Routing.Dispatch;
+using Proxy.Routing.Duplicates;
 using StackExchange.Redis;
 
 namespace Proxy.Mailbox;
@@ -47,6 +48,14 @@ public static class MailboxServiceCollectionExtensions
             return MailboxOptionsValidator.ResolveStore(options) == MailboxStoreKind.Redis
                 ? new RedisWebhookRateCounter(sp.GetRequiredService<MailboxRedisConnection>().Multiplexer, options.Redis.KeyPrefix)
                 : new MemoryWebhookRateCounter();
+        });
+        // The embedded store of delivery ids, used by duplicate suppression when the routing has no Redis.
+        services.TryAddKeyedSingleton<IDeliveryIdStore>(DuplicateSuppression.EmbeddedStoreKey, (sp, _) =>
+        {
+            var options = sp.GetRequiredService<IOptions<MailboxOptions>>().Value;
+            return MailboxOptionsValidator.ResolveStore(options) == MailboxStoreKind.Sqlite
+                ? new SqliteDeliveryIdStore(Path.Combine(options.DataDir, SqliteDeliveryIdStore.FileName), sp.GetRequiredService<TimeProvider>())
+                : null!;
         });
         services.TryAddSingleton<IMailboxNamer, MailboxNamer>();
         services.TryAddSingleton<IMailboxDelivery, HttpMailboxDelivery>();

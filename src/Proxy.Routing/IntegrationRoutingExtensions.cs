@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Proxy.Routing.Configuration;
 using Proxy.Routing.Dispatch;
+using Proxy.Routing.Duplicates;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Regions;
@@ -80,6 +81,10 @@ public static class IntegrationRoutingExtensions
         services.TryAddSingleton<FanOut>();
         services.TryAddSingleton<DeferredAnswers>();
         services.TryAddSingleton<MailboxAccept>();
+        services.AddOptions<DuplicateOptions>().Bind(configuration.GetSection(DuplicateOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DuplicateOptions>, DuplicateOptionsValidator>();
+        services.TryAddSingleton(CreateDeliveryIdStore);
+        services.TryAddSingleton<DuplicateSuppression>();
         services.TryAddSingleton<WebhookDispatcher>();
         services.TryAddSingleton<BackgroundSends>();
         services.AddHostedService(sp => sp.GetRequiredService<BackgroundSends>());
@@ -92,6 +97,22 @@ public static class IntegrationRoutingExtensions
         services.AddRegionDirectory(configuration);
         services.AddHealthChecks().AddCheck<RoutingReadinessCheck>("routing", tags: [RoutingReadinessCheck.ReadyTag]);
         return proxy;
+    }
+
+    /// <summary>
+    /// Delivery ids live in the routing's Redis when <c>Redis:ConnectionString</c> is set, else in the embedded store the
+    /// mailbox registers (its SQLite folder), else in bounded process memory.
+    /// </summary>
+    private static IDeliveryIdStore CreateDeliveryIdStore(IServiceProvider services)
+    {
+        if (services.GetService<Regions.Caching.SharedRedisConnection>() is { } redis)
+        {
+            return new RedisDeliveryIdStore(redis, services.GetRequiredService<Regions.Caching.RedisBreaker>());
+        }
+
+        return services.GetKeyedService<IDeliveryIdStore>(DuplicateSuppression.EmbeddedStoreKey)
+            ?? new MemoryDeliveryIdStore(services.GetRequiredService<IOptions<DuplicateOptions>>().Value.MemoryCapacity,
+                services.GetRequiredService<TimeProvider>());
     }
 
     /// <summary>

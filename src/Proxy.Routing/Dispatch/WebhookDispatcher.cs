@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Proxy.Routing.Duplicates;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Regions;
@@ -22,6 +23,7 @@ internal sealed partial class WebhookDispatcher(
     FanOut fanOut,
     DeferredAnswers deferred,
     MailboxAccept mailbox,
+    DuplicateSuppression duplicates,
     RegionRequestBuilder builder,
     IOptionsMonitor<ProviderSecretsOptions> providers,
     RoutingMetrics metrics,
@@ -86,6 +88,33 @@ internal sealed partial class WebhookDispatcher(
         }
 
         activity?.SetTag("proxy.regions", string.Join(',', resolution.Regions));
+        // Claimed before anything is stored or sent; released unless the sender got a 2xx, so its retry is delivered.
+        var check = await duplicates.ClaimAsync(exchange, intent);
+        if (check.IsDuplicate)
+        {
+            Decided(activity, provider, RoutingModes.Duplicate);
+            context.Response.StatusCode = intent.Delivery == RegionDelivery.Mailbox ? StatusCodes.Status202Accepted : StatusCodes.Status200OK;
+            return;
+        }
+
+        var accepted = false;
+        try
+        {
+            await DeliverAsync(exchange, intent, resolution, next);
+            accepted = context.Response.StatusCode is >= 200 and < 300;
+        }
+        finally
+        {
+            if (!accepted)
+            {
+                await duplicates.ReleaseAsync(check, provider);
+            }
+        }
+    }
+
+    private async Task DeliverAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution, RequestDelegate next)
+    {
+        var (provider, activity) = (exchange.Provider, exchange.Activity);
         if (intent.Delivery == RegionDelivery.Mailbox)
         {
             Decided(activity, provider, RoutingModes.Mailbox);

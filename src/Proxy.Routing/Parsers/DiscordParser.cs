@@ -50,11 +50,12 @@ public sealed class DiscordParser : IIntegrationParser
                 return new RoutingIntent.Reject(400, ProblemTypes.MissingIdentifier, "the Discord interaction has no guild_id");
             }
 
+            var interaction = PayloadReader.StringAt(root, "id");
             return type == ApplicationCommand
                 ? new RoutingIntent.ToRegions(new RoutingTarget.ExternalIntegration(Provider, guild), RegionDelivery.FirstRegion,
-                    "discord command")
+                    "discord command") { DeliveryId = interaction }
                 : new RoutingIntent.ToRegions(new RoutingTarget.ExternalIntegration(Provider, guild), RegionDelivery.AllRegions,
-                    "discord message component goes to every region");
+                    "discord message component goes to every region") { DeliveryId = interaction };
         }
     }
 }

@@ -56,7 +56,7 @@ public sealed class MsTeamsParser : IIntegrationParser
             target ??= external is null ? null : new RoutingTarget.ExternalIntegration(Provider, external);
             return target is null
                 ? new RoutingIntent.Control("msteams activity names no usable integration")
-                : new RoutingIntent.ToRegions(target, RegionDelivery.Mailbox, $"msteams {type}");
+                : new RoutingIntent.ToRegions(target, RegionDelivery.Mailbox, $"msteams {type}") { DeliveryId = PayloadReader.StringAt(root, "id") };
         }
     }
 

@@ -41,6 +41,12 @@ public abstract record RoutingIntent(string Reason)
         public long? MailboxBucketId { get; init; }
 
         /// <summary>
+        /// The sender's id for this delivery when the body carries it (Slack <c>event_id</c>, Discord and Teams
+        /// <c>id</c>); header ids are read by the duplicate check itself.
+        /// </summary>
+        public string? DeliveryId { get; init; }
+
+        /// <summary>
         /// Where the sender accepts a late answer (Slack's <c>response_url</c>). When it is allowed, the sender is
         /// answered at once and the region's answer is posted there.
         /// </summary>

@@ -72,7 +72,10 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
             }
 
             var team = PayloadReader.StringAt(root, "team_id") ?? PayloadReader.StringAt(root, "team", "id");
-            return team is null ? MissingTeam("event") : ToRegions(team, RegionDelivery.FirstRegion, "slack event");
+            return team is null
+                ? MissingTeam("event")
+                : ToRegions(new RoutingTarget.ExternalIntegration(Provider, team), RegionDelivery.FirstRegion, "slack event",
+                    deliveryId: PayloadReader.StringAt(root, "event_id"));
         }
     }
 
@@ -200,9 +203,10 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
         => ToRegions(new RoutingTarget.ExternalIntegration(Provider, team), delivery, reason, responseUrl);
 
     private static RoutingIntent.ToRegions ToRegions(RoutingTarget team, RegionDelivery delivery, string reason,
-        string? responseUrl = null, ReadOnlyMemory<byte> formEncodedResponseUrl = default)
+        string? responseUrl = null, ReadOnlyMemory<byte> formEncodedResponseUrl = default, string? deliveryId = null)
         => new(team, delivery, reason)
         {
+            DeliveryId = deliveryId,
             // Answering 202 tells Slack to stop retrying a workspace whose organizations removed the app.
             NoRegionStatus = 202,
             ResponseUrl = responseUrl,

@@ -17,13 +17,15 @@ public sealed class RoutingMetrics
     private readonly Histogram<double> _regionDuration;
     private readonly Counter<long> _configReloads;
     private readonly Counter<long> _deferred;
+    private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _unchecked;
 
     public RoutingMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         var meter = meterFactory.Create(MeterName);
         _decisions = meter.CreateCounter<long>("proxy.routing.decisions", "{decision}",
-            "Routing decisions, by provider and mode (control, first_region, all_regions, reject, respond, no_region).");
+            "Routing decisions, by provider and mode (control, first_region, all_regions, reject, respond, no_region, mailbox, deferred, duplicate).");
         _regionFailures = meter.CreateCounter<long>("proxy.region.failures", "{failure}",
             "Region calls that produced no answer (connection error, timeout...), by provider, mode, region and error.type.");
         _syncFailures = meter.CreateCounter<long>("proxy.sync.failures", "{request}",
@@ -35,6 +37,10 @@ public sealed class RoutingMetrics
             "Hot reloads of the config files, by file and outcome (accepted, rejected).");
         _deferred = meter.CreateCounter<long>("proxy.deferred.responses", "{response}",
             "Deferred answers, by provider and outcome (posted, no_region_answer, empty_answer, post_failed).");
+        _duplicates = meter.CreateCounter<long>("proxy.webhook.duplicates", "{webhook}",
+            "Webhooks whose delivery id was seen within Dedup:Window: answered, neither stored nor forwarded; by provider.");
+        _unchecked = meter.CreateCounter<long>("proxy.dedup.unchecked", "{webhook}",
+            "Webhooks delivered without the duplicate check because the store of delivery ids did not answer; by provider and store.");
     }
 
     public void Decision(string provider, string mode)
@@ -66,6 +72,11 @@ public sealed class RoutingMetrics
     public void Deferred(string provider, string outcome)
         => _deferred.Add(1, new TagList { { "webhook.provider", provider }, { "outcome", outcome } });
 
+    public void Duplicate(string provider) => _duplicates.Add(1, new TagList { { "webhook.provider", provider } });
+
+    public void DuplicateCheckSkipped(string provider, string store)
+        => _unchecked.Add(1, new TagList { { "webhook.provider", provider }, { "proxy.dedup.store", store } });
+
     public void ConfigReload(string file, bool accepted)
         => _configReloads.Add(1, new TagList { { "proxy.config.file", file }, { "outcome", accepted ? "accepted" : "rejected" } });
 }
@@ -89,6 +100,9 @@ public static class RoutingModes
     public const string NoRegion = "no_region";
     public const string Mailbox = "mailbox";
     public const string Deferred = "deferred";
+
+    /// <summary>A redelivery of a webhook accepted within <c>Dedup:Window</c>: answered, nothing sent.</summary>
+    public const string Duplicate = "duplicate";
 
     /// <summary>A directory lookup (the control silo answering for the control source).</summary>
     public const string Directory = "directory";
