@@ -31,6 +31,14 @@ public static class ProxyApplication
         var routesFile = builder.Configuration.AddRoutesFile(contentRoot);
         builder.Services.AddSingleton(routesFile);
 
+        // Admin on its own listener: Kestrel listens on the public URLs and the admin ones; a middleware keeps them apart.
+        var adminUrls = AdminListener.Urls(builder.Configuration);
+        if (adminUrls.Count > 0)
+        {
+            var publicUrls = builder.Configuration["urls"] ?? "http://localhost:5000";
+            builder.WebHost.UseUrls([.. publicUrls.Split(';', StringSplitOptions.RemoveEmptyEntries), .. adminUrls]);
+        }
+
         var limits = builder.Configuration.GetSection(KestrelLimitsOptions.Section).Get<KestrelLimitsOptions>() ?? new();
         limits.ThrowIfInvalid();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -62,6 +70,7 @@ public static class ProxyApplication
         });
         // Routing's 404 and 405, and YARP's 503 for a route without a cluster, through the problem details service.
         app.UseStatusCodePages();
+        app.UseAdminListener(app.Configuration);
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {
