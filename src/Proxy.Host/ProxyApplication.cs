@@ -6,6 +6,7 @@ using Proxy.Host.Demo;
 using Proxy.Mailbox;
 using Proxy.Routing;
 using Proxy.Routing.Admin;
+using Proxy.Routing.Limits;
 using Proxy.Routing.Problems;
 
 namespace Proxy.Host;
@@ -71,6 +72,8 @@ public static class ProxyApplication
         // Routing's 404 and 405, and YARP's 503 for a route without a cluster, through the problem details service.
         app.UseStatusCodePages();
         app.UseAdminListener(app.Configuration);
+        // Per client address, before anything is read; the per-integration limit follows the parser (RateLimits).
+        app.UseEdgeRateLimits();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {

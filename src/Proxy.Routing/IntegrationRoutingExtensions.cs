@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Proxy.Routing.Configuration;
 using Proxy.Routing.Dispatch;
 using Proxy.Routing.Duplicates;
+using Proxy.Routing.Limits;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Regions;
@@ -85,6 +86,7 @@ public static class IntegrationRoutingExtensions
         services.AddSingleton<IValidateOptions<DuplicateOptions>, DuplicateOptionsValidator>();
         services.TryAddSingleton(CreateDeliveryIdStore);
         services.TryAddSingleton<DuplicateSuppression>();
+        services.AddEdgeRateLimits(configuration);
         services.TryAddSingleton<WebhookDispatcher>();
         services.TryAddSingleton<BackgroundSends>();
         services.AddHostedService(sp => sp.GetRequiredService<BackgroundSends>());

@@ -19,6 +19,12 @@ public sealed class RoutingOptions
     /// <summary>Deadline for a synchronous answer (first region, all regions). Slack gives up after 3 s.</summary>
     public TimeSpan SyncDeadline { get; set; } = TimeSpan.FromMilliseconds(2500);
 
+    /// <summary>
+    /// Region calls of all-regions fan-outs in flight at once, over every webhook (legs keep running after the sender
+    /// is answered). A webhook waits for its slots within <see cref="SyncDeadline"/>, else is answered 503.
+    /// </summary>
+    public int MaxConcurrentFanOutLegs { get; set; } = 1024;
+
     /// <summary>The YARP cluster id of the control silo.</summary>
     public string ControlCluster { get; set; } = "control";
 
@@ -43,6 +49,11 @@ internal sealed class RoutingOptionsValidator : IValidateOptions<RoutingOptions>
         if (options.MaxBodyBytes is < 1 or > 256L * 1024 * 1024)
         {
             errors.Add($"{RoutingOptions.Section}:MaxBodyBytes must be between 1 and 268435456 (was {options.MaxBodyBytes}).");
+        }
+
+        if (options.MaxConcurrentFanOutLegs < 1)
+        {
+            errors.Add($"{RoutingOptions.Section}:MaxConcurrentFanOutLegs must be at least 1 (was {options.MaxConcurrentFanOutLegs}).");
         }
 
         Positive(errors, nameof(options.BodyReadTimeout), options.BodyReadTimeout);

@@ -104,6 +104,9 @@ public sealed class ProxyHarness : IAsyncDisposable
         {
             "--urls=http://127.0.0.1:0", $"--ConfigDir={configDir}", "--Logging:LogLevel:Default=Warning",
             $"--Mailbox:DataDir={Path.Combine(configDir, "data")}",
+            // Every request comes from 127.0.0.1 and most go to a handful of integrations: the tests of the limits
+            // (RateLimitTests) turn them on.
+            "--RateLimits:Enabled=false",
         };
         args.AddRange(settings.Select(s => "--" + s));
         harness.App = ProxyApplication.Build([.. args]);

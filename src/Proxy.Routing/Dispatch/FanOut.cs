@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Proxy.Routing.Problems;
@@ -20,6 +21,12 @@ internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSen
         var context = exchange.Context;
         var settings = exchange.Settings;
         var transformer = exchange.Transformer;
+        var slots = await AcquireLegsAsync(exchange, regions.Count);
+        if (slots is null)
+        {
+            return;
+        }
+
         var legs = new List<Task<LegResult>>(regions.Count);
         // One timer bounds every leg; it outlives the answer to the sender and is released when the last leg ends.
         var legsTimeout = new CancellationTokenSource(settings.RegionTimeout, time);
@@ -43,8 +50,12 @@ internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSen
         }
 
         var allLegs = Task.WhenAll(legs);
-        _ = allLegs.ContinueWith(static (_, cts) => ((CancellationTokenSource)cts!).Dispose(), legsTimeout,
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _ = allLegs.ContinueWith(static (_, state) =>
+            {
+                var (timer, lease) = ((CancellationTokenSource, RateLimitLease))state!;
+                timer.Dispose();
+                lease.Dispose();
+            }, (legsTimeout, slots), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         background.Track(allLegs);
 
         var pending = new List<Task<LegResult>>(legs);
@@ -90,6 +101,78 @@ internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSen
         }
 
         await WriteFailureAsync(exchange, regions, failures, timedOut: exchange.DeadlinePassed);
+    }
+
+    /// <summary>
+    /// Slots for this webhook's legs under <c>Routing:MaxConcurrentFanOutLegs</c>, waited for within the sync deadline
+    /// (a fan-out wider than the cap takes the whole cap). Null when the sender was answered 503: every region gets a
+    /// webhook or none does.
+    /// </summary>
+    private async Task<RateLimitLease?> AcquireLegsAsync(WebhookExchange exchange, int legs)
+    {
+        var limiter = Limiter(exchange.Settings.MaxConcurrentFanOutLegs);
+        RateLimitLease lease;
+        try
+        {
+            lease = await limiter.Limiter.AcquireAsync(Math.Min(legs, limiter.Permits), exchange.Deadline);
+        }
+        catch (OperationCanceledException) when (!exchange.Context.RequestAborted.IsCancellationRequested)
+        {
+            lease = FailedLease.Instance;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+
+        if (lease.IsAcquired)
+        {
+            return lease;
+        }
+
+        lease.Dispose();
+        metrics.RateLimited("fan_out_legs", exchange.Provider);
+        await ProblemResponse.WriteAsync(exchange.Context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.FanOutSaturated,
+            ProblemResponse.TitleFor(503), $"{limiter.Permits} region calls of other webhooks are in flight; retry later",
+            retryAfter: TimeSpan.FromSeconds(1));
+        return null;
+    }
+
+    private LegLimiter Limiter(int permits)
+    {
+        var current = _limiter;
+        if (current is not null && current.Permits == permits)
+        {
+            return current;
+        }
+
+        // A changed setting takes effect for new webhooks; legs in flight give their slots back to the limiter they took them from.
+        var created = new LegLimiter(permits, new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = permits,
+            QueueLimit = permits,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        }));
+        return Interlocked.CompareExchange(ref _limiter, created, current) == current ? created : _limiter!;
+    }
+
+    private LegLimiter? _limiter;
+
+    private sealed record LegLimiter(int Permits, ConcurrencyLimiter Limiter);
+
+    private sealed class FailedLease : RateLimitLease
+    {
+        public static readonly FailedLease Instance = new();
+
+        public override bool IsAcquired => false;
+
+        public override IEnumerable<string> MetadataNames => [];
+
+        public override bool TryGetMetadata(string metadataName, out object? metadata)
+        {
+            metadata = null;
+            return false;
+        }
     }
 
     private async Task WriteFailureAsync(WebhookExchange exchange, IReadOnlyList<string> regions, List<LegResult> failures, bool timedOut)

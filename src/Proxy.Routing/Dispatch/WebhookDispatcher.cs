@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Proxy.Routing.Duplicates;
+using Proxy.Routing.Limits;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Regions;
@@ -26,10 +27,15 @@ internal sealed partial class WebhookDispatcher(
     DuplicateSuppression duplicates,
     RegionRequestBuilder builder,
     IOptionsMonitor<ProviderSecretsOptions> providers,
+    EdgeRateLimits limits,
     RoutingMetrics metrics,
+    TimeProvider time,
     ILogger<WebhookDispatcher> logger)
 {
     private static readonly TimeSpan s_directoryRetryAfter = TimeSpan.FromSeconds(5);
+
+    // A sender decides how often a refusal is logged: bound it. The decision metric counts every one.
+    private readonly LogThrottle _rejections = new(time);
 
     public Task DispatchAsync(WebhookExchange exchange, RoutingIntent intent, RequestDelegate next)
     {
@@ -52,18 +58,35 @@ internal sealed partial class WebhookDispatcher(
     }
 
     public async Task RejectAsync(HttpContext context, string provider, Activity? activity, int status, string type, string detail,
-        string? allow = null)
+        string? allow = null, TimeSpan? retryAfter = null)
     {
         Decided(activity, provider, RoutingModes.Reject);
         activity?.SetTag("error.type", type);
-        LogRejected(logger, provider, status, detail);
-        await ProblemResponse.WriteAsync(context, status, type, ProblemResponse.TitleFor(status), detail, allow: allow);
+        if (_rejections.TryEnter(out var suppressed))
+        {
+            LogRejected(logger, provider, status, detail, suppressed);
+        }
+
+        await ProblemResponse.WriteAsync(context, status, type, ProblemResponse.TitleFor(status), detail, allow: allow, retryAfter: retryAfter);
     }
 
     private async Task ToRegionsAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RequestDelegate next)
     {
         var (context, provider, activity) = (exchange.Context, exchange.Provider, exchange.Activity);
-        activity?.SetTag("proxy.target", intent.Target.ToString());
+        var target = intent.Target.ToString();
+        activity?.SetTag("proxy.target", target);
+        using (var lease = limits.AcquireForIntegration(provider, target))
+        {
+            if (!lease.IsAcquired)
+            {
+                metrics.RateLimited("integration", provider);
+                var wait = EdgeRateLimits.RetryAfter(lease);
+                await RejectAsync(context, provider, activity, StatusCodes.Status429TooManyRequests, ProblemTypes.RateLimited,
+                    $"too many webhooks for {target}; retry after {Math.Ceiling(wait.TotalSeconds):0} s", retryAfter: wait);
+                return;
+            }
+        }
+
         RegionResolution resolution;
         try
         {
@@ -183,8 +206,9 @@ internal sealed partial class WebhookDispatcher(
         metrics.Decision(provider, mode);
     }
 
-    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "Rejected a {Provider} webhook with {Status}: {Detail}")]
-    private static partial void LogRejected(ILogger logger, string provider, int status, string detail);
+    [LoggerMessage(EventId = 400, Level = LogLevel.Information,
+        Message = "Rejected a {Provider} webhook with {Status}: {Detail} ({Suppressed} similar lines left out before this one)")]
+    private static partial void LogRejected(ILogger logger, string provider, int status, string detail, long suppressed);
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Warning,
         Message = "The directory could not resolve {Target} for a {Provider} webhook ({ErrorType}); answered 503")]

@@ -26,6 +26,8 @@ public static class ProblemTypes
     public const string MethodNotAllowed = Prefix + "method-not-allowed";
     public const string UpstreamUnavailable = Prefix + "upstream-unavailable";
     public const string UpstreamTimeout = Prefix + "upstream-timeout";
+    public const string RateLimited = Prefix + "rate-limited";
+    public const string FanOutSaturated = Prefix + "fan-out-saturated";
 
     /// <summary>The type of an answer the framework or YARP decided by status alone (status code pages, forward errors).</summary>
     public static string ForStatus(int status) => status switch
@@ -35,6 +37,7 @@ public static class ProblemTypes
         408 => BodyReadTimeout,
         413 => PayloadTooLarge,
         415 => UnsupportedMediaType,
+        429 => RateLimited,
         500 => InternalError,
         502 => UpstreamUnavailable,
         503 => ServiceUnavailable,

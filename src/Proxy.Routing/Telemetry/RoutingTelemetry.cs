@@ -19,6 +19,7 @@ public sealed class RoutingMetrics
     private readonly Counter<long> _deferred;
     private readonly Counter<long> _duplicates;
     private readonly Counter<long> _unchecked;
+    private readonly Counter<long> _rateLimited;
 
     public RoutingMetrics(IMeterFactory meterFactory)
     {
@@ -41,6 +42,8 @@ public sealed class RoutingMetrics
             "Webhooks whose delivery id was seen within Dedup:Window: answered, neither stored nor forwarded; by provider.");
         _unchecked = meter.CreateCounter<long>("proxy.dedup.unchecked", "{webhook}",
             "Webhooks delivered without the duplicate check because the store of delivery ids did not answer; by provider and store.");
+        _rateLimited = meter.CreateCounter<long>("proxy.rate_limited", "{request}",
+            "Requests answered 429 by a rate limit (client_ip, integration) or 503 by the fan-out leg cap (fan_out_legs); by limit and provider.");
     }
 
     public void Decision(string provider, string mode)
@@ -76,6 +79,9 @@ public sealed class RoutingMetrics
 
     public void DuplicateCheckSkipped(string provider, string store)
         => _unchecked.Add(1, new TagList { { "webhook.provider", provider }, { "proxy.dedup.store", store } });
+
+    public void RateLimited(string limit, string provider)
+        => _rateLimited.Add(1, new TagList { { "proxy.limit", limit }, { "webhook.provider", provider } });
 
     public void ConfigReload(string file, bool accepted)
         => _configReloads.Add(1, new TagList { { "proxy.config.file", file }, { "outcome", accepted ? "accepted" : "rejected" } });
