@@ -150,7 +150,7 @@ start_nginx_proxy() {
 }
 admin_key="bench-$RANDOM$RANDOM"
 start_proxy() {
-# One load generator on 127.0.0.1 is one client: the rate limits would measure themselves, not the proxy.
+  # One load generator on 127.0.0.1 is one client: the rate limits would measure themselves, not the proxy.
   "${proxy_cpu[@]}" dotnet src/Proxy.Host/bin/Release/net10.0/Proxy.Host.dll --ConfigDir="$PWD/bench/routing/config" \
     --urls="http://127.0.0.1:$PROXY_PORT" --Logging:LogLevel:Default=Warning --Mailbox:DataDir="$tmp/data" \
     --Mailbox:Admin:ApiKey="$admin_key" --RateLimits:Enabled=false >"$tmp/proxy.log" 2>&1 &
