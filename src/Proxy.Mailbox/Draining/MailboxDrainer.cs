@@ -112,7 +112,7 @@ internal sealed partial class MailboxDrainer(
                 break;
             }
 
-            if (_active.ContainsKey(lane) || await store.TryClaimAsync(lane, lease, cancellationToken).ConfigureAwait(false) is not { } claimed)
+            if (_active.ContainsKey(lane) || await TryClaimAsync(lane, lease, cancellationToken).ConfigureAwait(false) is not { } claimed)
             {
                 continue;
             }
@@ -122,6 +122,21 @@ internal sealed partial class MailboxDrainer(
         }
 
         return started;
+    }
+
+    /// <summary>Claims one lane; an error of that lane (a broken entry, a store error for its keys) skips it, never the pass.</summary>
+    private async Task<MailboxLease?> TryClaimAsync(MailboxLane lane, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.TryClaimAsync(lane, lease, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            metrics.LaneFailed(LaneStages.Claim, lane.Region);
+            Log.ClaimFailed(logger, lane, ex);
+            return null;
+        }
     }
 
     /// <summary>One pass and the drains it started, to the end (tests drive the drainer with it).</summary>
@@ -179,6 +194,7 @@ internal sealed partial class MailboxDrainer(
         }
         catch (Exception ex) when (!_hardStop.IsCancellationRequested)
         {
+            metrics.LaneFailed(LaneStages.Drain, lease.Lane.Region);
             Log.DrainFailed(logger, lease.Lane, ex);
         }
         catch (OperationCanceledException)
@@ -477,6 +493,9 @@ internal sealed partial class MailboxDrainer(
 
         [LoggerMessage(9, LogLevel.Information, "Mailbox index repair put back {Count} lanes or dead letters")]
         public static partial void IndexesRepaired(ILogger logger, int count);
+
+        [LoggerMessage(11, LogLevel.Error, "Claiming lane {Lane} failed; the other lanes go on and this one is tried again at the next poll")]
+        public static partial void ClaimFailed(ILogger logger, MailboxLane lane, Exception exception);
 
         [LoggerMessage(10, LogLevel.Information, "Delivery {DeliveryId} of lane {Lane} was cut short by the shutdown; not counted as an attempt, due again at once")]
         public static partial void SendCancelled(ILogger logger, string deliveryId, MailboxLane lane);
