@@ -18,6 +18,12 @@ public sealed class MailboxOptions
     /// <summary>The folder of the SQLite file (relative paths are relative to the working directory).</summary>
     public string DataDir { get; set; } = "data";
 
+    /// <summary>
+    /// Longest time an accept may take to name the mailbox and store the entries; past it the sender gets 503 with
+    /// <c>Retry-After</c>. Keep it well under the senders' own timeouts (GitHub: 10 s).
+    /// </summary>
+    public TimeSpan AcceptTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     public bool DrainerEnabled { get; set; } = true;
 
     /// <summary>How often the drainer looks for due lanes when nothing wakes it.</summary>

@@ -53,6 +53,11 @@ internal sealed class MailboxOptionsValidator : IValidateOptions<MailboxOptions>
             errors.Add($"Mailbox:MaxAge must be a positive time span such as 3.00:00:00 (got {options.MaxAge}).");
         }
 
+        if (options.AcceptTimeout <= TimeSpan.Zero || options.AcceptTimeout > TimeSpan.FromSeconds(60))
+        {
+            errors.Add($"Mailbox:AcceptTimeout must be a positive time span of at most a minute, such as 00:00:02 (got {options.AcceptTimeout}).");
+        }
+
         if (options.LeaseSeconds <= options.DeliveryTimeoutSeconds)
         {
             errors.Add($"Mailbox:LeaseSeconds ({options.LeaseSeconds}) must be longer than Mailbox:DeliveryTimeoutSeconds ({options.DeliveryTimeoutSeconds}).");

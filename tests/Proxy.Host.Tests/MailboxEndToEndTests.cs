@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Proxy.Testing;
 
 namespace Proxy.Host.Tests;
@@ -128,6 +129,56 @@ public class MailboxEndToEndTests
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+    }
+
+    private static void WithoutClusters(System.Text.Json.Nodes.JsonObject document, params string[] regions)
+    {
+        foreach (var region in regions)
+        {
+            document["ReverseProxy"]!["Clusters"]!.AsObject().Remove("region-" + region);
+        }
+    }
+
+    [Fact]
+    public async Task A_directory_region_without_a_cluster_gets_nothing_stored_and_is_counted_while_the_others_are_delivered()
+    {
+        // Installation 2 has organizations in eu and us; eu is in the directory but no cluster serves it.
+        await using var proxy = await ProxyHarness.StartAsync(null, document => WithoutClusters(document, "eu"), FastRetries);
+        using var failures = new MetricCollector<long>(proxy.App.Services.GetRequiredService<IMeterFactory>(),
+            Proxy.Routing.Telemetry.RoutingMetrics.MeterName, "proxy.region.failures");
+        var store = proxy.App.Services.GetRequiredService<Proxy.Mailbox.IMailboxStore>();
+        proxy.Regions["us"].Answer = (_, _) => new StubAnswer(503);
+
+        var response = await SendPush(proxy, Push(1));
+
+        response.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var lanes = await store.ListMailboxesAsync(10, TestContext.Current.CancellationToken);
+        lanes.Select(l => l.Lane.Region).Should().Equal(["us"], "only a region with a cluster can ever be delivered to");
+        (await store.ListDeadLettersAsync(null, 10, TestContext.Current.CancellationToken)).Should().BeEmpty();
+        failures.GetMeasurementSnapshot().Should().ContainSingle(m =>
+            (string?)m.Tags["proxy.region"] == "eu" && (string?)m.Tags["error.type"] == "region_not_configured"
+            && (string?)m.Tags["proxy.mode"] == "mailbox");
+
+        proxy.Regions["us"].Answer = (_, _) => new StubAnswer(200);
+        (await proxy.Regions["us"].WaitForRequestsAsync(2)).Select(SequenceOf).Should().Contain(1);
+    }
+
+    [Fact]
+    public async Task A_webhook_none_of_whose_regions_has_a_cluster_is_answered_by_control_and_nothing_is_stored()
+    {
+        await using var proxy = await ProxyHarness.StartAsync(null, document => WithoutClusters(document, "eu", "us"), FastRetries);
+        using var decisions = new MetricCollector<long>(proxy.App.Services.GetRequiredService<IMeterFactory>(),
+            Proxy.Routing.Telemetry.RoutingMetrics.MeterName, "proxy.routing.decisions");
+        var store = proxy.App.Services.GetRequiredService<Proxy.Mailbox.IMailboxStore>();
+        var body = Push(1);
+
+        var response = await SendPush(proxy, body);
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK, "control's answer");
+        response.Headers.GetValues("X-Proxy-Region").Should().Equal("control");
+        proxy.Control.Requests.Should().ContainSingle().Which.Body.Should().Equal(body);
+        (await store.GetStatsAsync(TestContext.Current.CancellationToken)).Should().Be(new Proxy.Mailbox.MailboxStats(0, 0, null));
+        decisions.GetMeasurementSnapshot().Select(m => m.Tags["proxy.mode"]).Should().Equal("control");
     }
 
     [Fact]

@@ -73,6 +73,8 @@ public sealed class MailboxServiceCollectionTests(RedisServer redis) : IClassFix
     [InlineData("Mailbox:MaxAttempts", "0", "Mailbox:MaxAttempts")]
     [InlineData("Mailbox:MaxAge", "-1.00:00:00", "Mailbox:MaxAge")]
     [InlineData("Mailbox:LeaseSeconds", "10", "Mailbox:LeaseSeconds")]
+    [InlineData("Mailbox:AcceptTimeout", "00:00:00", "Mailbox:AcceptTimeout")]
+    [InlineData("Mailbox:AcceptTimeout", "00:05:00", "Mailbox:AcceptTimeout")]
     [InlineData("Mailbox:Redis:OperationTimeoutSeconds", "0", "Mailbox:Redis:OperationTimeoutSeconds")]
     [InlineData("Mailbox:Parallel:Workers", "0", "Mailbox:Parallel:Workers")]
     [InlineData("Mailbox:Redis:ConnectionString", "127.0.0.1:1,notAnOption=1", "Mailbox:Redis:ConnectionString")]

@@ -8,12 +8,17 @@ namespace Proxy.Testing;
 
 /// <summary>
 /// A real redis-server on a free loopback port, started for a test class (or collection) and stopped after it.
-/// Persistence is off unless a test asks for AOF, so each fixture starts empty.
+/// Persistence is off unless a test asks for AOF (<see cref="AppendOnly"/>), so each fixture starts empty; with AOF a
+/// test can kill the server (<see cref="KillAsync"/>) and start it again on the same port with its data
+/// (<see cref="RestartAsync"/>), as an outage does.
 /// </summary>
 public sealed class RedisServer : IAsyncLifetime
 {
     private Process? _process;
     private string? _directory;
+
+    /// <summary>Every write is in the append-only file (fsync always) before Redis answers it.</summary>
+    public bool AppendOnly { get; init; }
 
     public int Port { get; private set; }
 
@@ -28,8 +33,37 @@ public sealed class RedisServer : IAsyncLifetime
                 "redis-server is not installed; run scripts/test.sh, which installs it with apt-get.");
         Port = FreeTcpPort();
         _directory = Directory.CreateTempSubdirectory("redis-test-").FullName;
+        await StartProcessAsync(executable);
+    }
+
+    /// <summary>SIGKILL: clients see connections refused until <see cref="RestartAsync"/>.</summary>
+    public async Task KillAsync()
+    {
+        if (Connection is not null)
+        {
+            await Connection.DisposeAsync();
+            Connection = null;
+        }
+
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        _process = null;
+    }
+
+    /// <summary>Starts the server again on the same port and folder (with <see cref="AppendOnly"/>, with its data).</summary>
+    public Task RestartAsync()
+        => StartProcessAsync(FindExecutable("redis-server") ?? throw new InvalidOperationException("redis-server is not installed"));
+
+    private async Task StartProcessAsync(string executable)
+    {
+        var persistence = AppendOnly ? "--appendonly yes --appendfsync always" : "--appendonly no";
         _process = Process.Start(new ProcessStartInfo(executable,
-            $"--port {Port} --bind 127.0.0.1 --save \"\" --appendonly no --dir {_directory} --protected-mode no")
+            $"--port {Port} --bind 127.0.0.1 --save \"\" {persistence} --dir {_directory} --protected-mode no")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -58,18 +92,7 @@ public sealed class RedisServer : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        if (Connection is not null)
-        {
-            await Connection.DisposeAsync();
-        }
-
-        if (_process is { HasExited: false })
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process?.Dispose();
+        await KillAsync();
         if (_directory is not null)
         {
             try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }

@@ -50,3 +50,10 @@ internal static class DeliveryOutcomes
     public const string AttemptsExceeded = "attempts_exceeded";
     public const string MaxAge = "max_age";
 }
+
+/// <summary>Values of the <c>stage</c> tag of <c>mailbox.lane.errors</c>: where a lane's error happened.</summary>
+internal static class LaneStages
+{
+    public const string Claim = "claim";
+    public const string Drain = "drain";
+}

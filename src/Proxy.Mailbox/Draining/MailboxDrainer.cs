@@ -8,8 +8,9 @@ namespace Proxy.Mailbox;
 
 /// <summary>
 /// Delivers mailbox entries to their regions. Each due lane is claimed (leased) and drained head first; the first
-/// failure stops the lane (head-of-line blocking keeps the order) until its backoff runs out. Attempts are counted
-/// and the next attempt set BEFORE each send, so the backoff doubles as a lease should this replica die mid-send.
+/// failure stops the lane (head-of-line blocking keeps the order) until its backoff runs out. An attempt is counted
+/// when its send got a result: a send cut short by shutdown, or whose result the store could not take, leaves the entry
+/// as it was, due at once. While the host stops, no new entry is taken; sends in flight finish until the hard stop.
 /// Lanes at least <see cref="MailboxParallelOptions.Threshold"/> deep go out <see cref="MailboxParallelOptions.Workers"/>
 /// at a time, trading order within a batch for throughput.
 /// </summary>
@@ -20,33 +21,44 @@ internal sealed partial class MailboxDrainer(
     MailboxMetrics metrics,
     IOptionsMonitor<MailboxOptions> options,
     TimeProvider time,
-    ILogger<MailboxDrainer> logger) : BackgroundService
+    ILogger<MailboxDrainer> logger,
+    IHostApplicationLifetime? lifetime = null) : BackgroundService
 {
     private const int PageSize = 100;
     private static readonly TimeSpan s_maxPollBackoff = TimeSpan.FromSeconds(30);
 
     private readonly ConcurrentDictionary<MailboxLane, Task> _active = new();
     private readonly CancellationTokenSource _hardStop = new();
+    private readonly CancellationTokenSource _stopping = new();
     private DateTimeOffset _nextRepair = DateTimeOffset.MinValue;
 
     /// <summary>Lanes being drained by this replica right now.</summary>
     public int ActiveLanes => _active.Count;
 
+    /// <summary>True from the moment the host begins to stop: no lane takes another entry.</summary>
+    private bool Stopping => _stopping.IsCancellationRequested || _hardStop.IsCancellationRequested;
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        // In-flight sends may finish (they have their own timeout) until the host's shutdown deadline.
+        // In-flight sends may finish (they have their own timeout) until the host's shutdown deadline; then they are
+        // cancelled, which costs their entries nothing. Every lease is given back before this returns.
+        await _stopping.CancelAsync().ConfigureAwait(false);
         await using var registration = cancellationToken.Register(_hardStop.Cancel);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(_active.Values).ConfigureAwait(false);
     }
 
     public override void Dispose()
     {
         _hardStop.Dispose();
+        _stopping.Dispose();
         base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // ApplicationStopping comes before any hosted service is stopped (Kestrel is stopped first and may take a while).
+        await using var stopping = lifetime?.ApplicationStopping.Register(_stopping.Cancel);
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -95,12 +107,12 @@ internal sealed partial class MailboxDrainer(
         var started = 0;
         foreach (var lane in await store.GetDueLanesAsync(free + _active.Count, cancellationToken).ConfigureAwait(false))
         {
-            if (started == free)
+            if (started == free || Stopping)
             {
                 break;
             }
 
-            if (_active.ContainsKey(lane) || await store.TryClaimAsync(lane, lease, cancellationToken).ConfigureAwait(false) is not { } claimed)
+            if (_active.ContainsKey(lane) || await TryClaimAsync(lane, lease, cancellationToken).ConfigureAwait(false) is not { } claimed)
             {
                 continue;
             }
@@ -110,6 +122,21 @@ internal sealed partial class MailboxDrainer(
         }
 
         return started;
+    }
+
+    /// <summary>Claims one lane; an error of that lane (a broken entry, a store error for its keys) skips it, never the pass.</summary>
+    private async Task<MailboxLease?> TryClaimAsync(MailboxLane lane, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.TryClaimAsync(lane, lease, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            metrics.LaneFailed(LaneStages.Claim, lane.Region);
+            Log.ClaimFailed(logger, lane, ex);
+            return null;
+        }
     }
 
     /// <summary>One pass and the drains it started, to the end (tests drive the drainer with it).</summary>
@@ -145,7 +172,7 @@ internal sealed partial class MailboxDrainer(
         try
         {
             var processed = 0;
-            while (!_hardStop.IsCancellationRequested && !keeper.Lost && processed < settings.MaxDeliveriesPerClaim)
+            while (!Stopping && !keeper.Lost && processed < settings.MaxDeliveriesPerClaim)
             {
                 var page = await store.PeekAsync(lease.Lane, Math.Max(PageSize, settings.Parallel.Threshold), _hardStop.Token).ConfigureAwait(false);
                 if (page.Count == 0)
@@ -167,6 +194,7 @@ internal sealed partial class MailboxDrainer(
         }
         catch (Exception ex) when (!_hardStop.IsCancellationRequested)
         {
+            metrics.LaneFailed(LaneStages.Drain, lease.Lane.Region);
             Log.DrainFailed(logger, lease.Lane, ex);
         }
         catch (OperationCanceledException)
@@ -192,7 +220,7 @@ internal sealed partial class MailboxDrainer(
         var count = 0;
         foreach (var entry in batch)
         {
-            if (_hardStop.IsCancellationRequested || keeper.Lost || !await ProcessAsync(keeper, entry, settings).ConfigureAwait(false))
+            if (Stopping || keeper.Lost || !await ProcessAsync(keeper, entry, settings).ConfigureAwait(false))
             {
                 return (count, false);
             }
@@ -208,7 +236,7 @@ internal sealed partial class MailboxDrainer(
         var count = 0;
         foreach (var chunk in batch.Chunk(settings.Parallel.Workers))
         {
-            if (_hardStop.IsCancellationRequested || keeper.Lost)
+            if (Stopping || keeper.Lost)
             {
                 return (count, false);
             }
@@ -224,7 +252,10 @@ internal sealed partial class MailboxDrainer(
         return (count, true);
     }
 
-    /// <summary>Delivers, drops or reschedules one entry. False when the lane must stop here (retry pending, lease lost).</summary>
+    /// <summary>
+    /// Delivers, drops or reschedules one entry. False when the lane must stop here (retry pending, lease lost, stopping).
+    /// The result is written with no cancellation: once a region answered, recording it beats a shutdown deadline.
+    /// </summary>
     private async Task<bool> ProcessAsync(LeaseKeeper keeper, MailboxEntry entry, MailboxOptions settings)
     {
         var now = time.GetUtcNow();
@@ -246,25 +277,34 @@ internal sealed partial class MailboxDrainer(
         }
 
         var attempt = entry.Attempts + 1;
-        var backoffUntil = now + BackoffPolicy.DelayAfter(attempt, settings.Backoff);
-        if (!await store.RescheduleAsync(keeper.Lease, entry.DeliveryId, backoffUntil, _hardStop.Token).ConfigureAwait(false))
+        var result = await SendAsync(entry with { Attempts = attempt }).ConfigureAwait(false);
+        var verdict = DeliveryVerdict.Of(result);
+        if (verdict.Decision != DeliveryDecision.Delivered && _hardStop.IsCancellationRequested)
         {
-            keeper.MarkLost();
-            Log.LeaseLost(logger, entry.Lane);
+            // Cut short by the shutdown, not refused by the region: not an attempt, due again at once.
+            Log.SendCancelled(logger, entry.DeliveryId, entry.Lane);
             return false;
         }
 
-        var result = await SendAsync(entry with { Attempts = attempt, NextAttemptAt = backoffUntil }).ConfigureAwait(false);
-        var verdict = DeliveryVerdict.Of(result);
         if (verdict.Decision == DeliveryDecision.Delivered)
         {
-            await store.AckAsync(entry.Lane, entry.DeliveryId, _hardStop.Token).ConfigureAwait(false);
+            await store.AckAsync(entry.Lane, entry.DeliveryId, CancellationToken.None).ConfigureAwait(false);
             metrics.Delivered(DeliveryOutcomes.Ok, entry.Region);
             metrics.DeliveredAge(time.GetUtcNow() - entry.ReceivedAt, entry.Region);
             return true;
         }
 
         metrics.Failed(verdict.FailureReason!, entry.Region);
+        // The attempt is counted now that it has its result (a dead letter, too, keeps its count).
+        var answeredAt = time.GetUtcNow();
+        var backoffUntil = answeredAt + BackoffPolicy.DelayAfter(attempt, settings.Backoff);
+        if (!await store.RescheduleAsync(keeper.Lease, entry.DeliveryId, backoffUntil, CancellationToken.None).ConfigureAwait(false))
+        {
+            keeper.MarkLost();
+            Log.LeaseLost(logger, entry.Lane);
+            return false;
+        }
+
         var errorName = DeliveryVerdict.ErrorName(result);
         if (verdict.Decision == DeliveryDecision.Drop)
         {
@@ -280,8 +320,8 @@ internal sealed partial class MailboxDrainer(
         }
 
         var next = backoffUntil;
-        var asked = BackoffPolicy.NotBefore(time.GetUtcNow(), result.RetryAfter, settings.Backoff);
-        if (asked > backoffUntil && await store.PostponeAsync(keeper.Lease, entry.DeliveryId, asked, _hardStop.Token).ConfigureAwait(false))
+        var asked = BackoffPolicy.NotBefore(answeredAt, result.RetryAfter, settings.Backoff);
+        if (asked > backoffUntil && await store.PostponeAsync(keeper.Lease, entry.DeliveryId, asked, CancellationToken.None).ConfigureAwait(false))
         {
             next = asked;
         }
@@ -293,7 +333,7 @@ internal sealed partial class MailboxDrainer(
 
     private async Task DropAsync(MailboxEntry entry, int attempts, string outcome, DeadLetterCause cause)
     {
-        await store.DeadLetterAsync(entry.Lane, entry.DeliveryId, cause, _hardStop.Token).ConfigureAwait(false);
+        await store.DeadLetterAsync(entry.Lane, entry.DeliveryId, cause, CancellationToken.None).ConfigureAwait(false);
         metrics.Delivered(outcome, entry.Region);
         Log.DeadLettered(logger, entry.DeliveryId, entry.Lane, cause.Reason, cause.LastStatus, attempts);
     }
@@ -453,5 +493,11 @@ internal sealed partial class MailboxDrainer(
 
         [LoggerMessage(9, LogLevel.Information, "Mailbox index repair put back {Count} lanes or dead letters")]
         public static partial void IndexesRepaired(ILogger logger, int count);
+
+        [LoggerMessage(11, LogLevel.Error, "Claiming lane {Lane} failed; the other lanes go on and this one is tried again at the next poll")]
+        public static partial void ClaimFailed(ILogger logger, MailboxLane lane, Exception exception);
+
+        [LoggerMessage(10, LogLevel.Information, "Delivery {DeliveryId} of lane {Lane} was cut short by the shutdown; not counted as an attempt, due again at once")]
+        public static partial void SendCancelled(ILogger logger, string deliveryId, MailboxLane lane);
     }
 }

@@ -29,7 +29,7 @@ internal sealed record MailboxEntry
 
     public required DateTimeOffset ReceivedAt { get; init; }
 
-    /// <summary>Sends started so far. The drainer counts an attempt before it sends.</summary>
+    /// <summary>Sends that got a result so far. The drainer counts an attempt with its result, never before the send.</summary>
     public int Attempts { get; init; }
 
     /// <summary>Not delivered before this instant. <c>default</c> on append means "due at <see cref="ReceivedAt"/>".</summary>

@@ -51,10 +51,14 @@ internal sealed partial class WebhookDispatcher(
                 exchange.Context.Response.StatusCode = respond.Status;
                 return Task.CompletedTask;
             default:
-                Decided(exchange.Activity, exchange.Provider, RoutingModes.Control);
-                var control = exchange.Settings.ControlCluster;
-                return silos.ForwardAsync(exchange, RoutingModes.Control, "control", clusters.ById(control), bounded: false, next);
+                return ToControlAsync(exchange, next);
         }
+    }
+
+    private Task ToControlAsync(WebhookExchange exchange, RequestDelegate next)
+    {
+        Decided(exchange.Activity, exchange.Provider, RoutingModes.Control);
+        return silos.ForwardAsync(exchange, RoutingModes.Control, "control", clusters.ById(exchange.Settings.ControlCluster), bounded: false, next);
     }
 
     public async Task RejectAsync(HttpContext context, string provider, Activity? activity, int status, string type, string detail,
@@ -140,8 +144,7 @@ internal sealed partial class WebhookDispatcher(
         var (provider, activity) = (exchange.Provider, exchange.Activity);
         if (intent.Delivery == RegionDelivery.Mailbox)
         {
-            Decided(activity, provider, RoutingModes.Mailbox);
-            await mailbox.AcceptAsync(exchange, intent, resolution);
+            await ToMailboxAsync(exchange, intent, resolution, next);
             return;
         }
 
@@ -162,6 +165,39 @@ internal sealed partial class WebhookDispatcher(
 
         Decided(activity, provider, RoutingModes.AllRegions);
         await fanOut.ForwardAsync(exchange, resolution.Regions);
+    }
+
+    /// <summary>
+    /// Stores the webhook for the regions a cluster serves. A region without a cluster is decided here, before anything
+    /// is stored (an entry for it could never be delivered): it is skipped, logged and counted; when no region of the
+    /// webhook has a cluster, control answers it, as the reference does with a region it cannot resolve.
+    /// </summary>
+    private async Task ToMailboxAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution, RequestDelegate next)
+    {
+        var (provider, activity) = (exchange.Provider, exchange.Activity);
+        var served = new List<string>(resolution.Regions.Count);
+        foreach (var region in resolution.Regions)
+        {
+            if (clusters.ForRegion(region) is not null)
+            {
+                served.Add(region);
+                continue;
+            }
+
+            metrics.RegionFailure(provider, RoutingModes.Mailbox, region, ForwardingErrors.NotConfigured);
+            LogRegionWithoutCluster(logger, provider, region);
+        }
+
+        if (served.Count == 0)
+        {
+            LogMailboxToControl(logger, provider, string.Join(',', resolution.Regions));
+            activity?.SetTag("error.type", ForwardingErrors.NotConfigured);
+            await ToControlAsync(exchange, next);
+            return;
+        }
+
+        Decided(activity, provider, RoutingModes.Mailbox);
+        await mailbox.AcceptAsync(exchange, intent, served.Count == resolution.Regions.Count ? resolution : resolution with { Regions = served });
     }
 
     private Task NoRegionAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution)
@@ -209,6 +245,14 @@ internal sealed partial class WebhookDispatcher(
     [LoggerMessage(EventId = 400, Level = LogLevel.Information,
         Message = "Rejected a {Provider} webhook with {Status}: {Detail} ({Suppressed} similar lines left out before this one)")]
     private static partial void LogRejected(ILogger logger, string provider, int status, string detail, long suppressed);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Warning,
+        Message = "A {Provider} webhook for region {Region} was not stored: no cluster serves that region")]
+    private static partial void LogRegionWithoutCluster(ILogger logger, string provider, string region);
+
+    [LoggerMessage(EventId = 405, Level = LogLevel.Warning,
+        Message = "No cluster serves any region ({Regions}) of a {Provider} webhook; control answers it and nothing is stored")]
+    private static partial void LogMailboxToControl(ILogger logger, string provider, string regions);
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Warning,
         Message = "The directory could not resolve {Target} for a {Provider} webhook ({ErrorType}); answered 503")]

@@ -60,24 +60,29 @@ public sealed class MailboxDrainerTests
     }
 
     [Fact]
-    public async Task The_attempt_is_counted_and_the_next_one_scheduled_before_the_send()
+    public async Task The_attempt_is_counted_once_the_send_got_its_result_not_before()
     {
         MailboxEntry? seenDuringSend = null;
         IMailboxStore? store = null;
-        var delivery = new ScriptedDelivery(TimeProvider.System);
-        using var harness = new DrainerHarness(delivery);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Start);
+        var delivery = new ScriptedDelivery(time);
+        using var harness = new DrainerHarness(delivery, time: time);
         store = harness.Store;
         delivery.Answer = async (entry, _) =>
         {
             seenDuringSend = (await store.PeekAsync(entry.Lane, 1, Ct)).Single();
-            return DeliveryResult.Answered(200);
+            return DeliveryResult.Answered(503);
         };
-        await AppendAsync(harness, [Entry("github:1", "us", Start)]);
+        var appended = (await AppendAsync(harness, [Entry("github:1", "us", Start)])).Single();
 
         await harness.RunOnceAsync();
 
-        seenDuringSend!.Attempts.Should().Be(1, "a replica dying mid-send must not lose the count");
-        seenDuringSend.NextAttemptAt.Should().Be(Start.AddMinutes(4.2), "the backoff doubles as a lease on the in-flight entry");
+        delivery.Calls.Single().Entry.Attempts.Should().Be(1, "the send carries the number of its attempt");
+        seenDuringSend!.Attempts.Should().Be(0, "a send that never gets its result (shutdown, store outage) must cost nothing");
+        seenDuringSend.NextAttemptAt.Should().Be(appended.NextAttemptAt);
+        var after = (await harness.Store.PeekAsync(appended.Lane, 1, Ct)).Single();
+        after.Attempts.Should().Be(1);
+        after.NextAttemptAt.Should().Be(Start.AddMinutes(4.2));
     }
 
     [Fact]
