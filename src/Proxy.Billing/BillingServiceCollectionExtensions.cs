@@ -1,12 +1,14 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Proxy.Billing.Counting;
 using Proxy.Billing.Flags;
 using Proxy.Billing.Processing;
 using Proxy.Billing.Telemetry;
 using Proxy.Billing.Transport;
+using Proxy.Redis;
 
 namespace Proxy.Billing;
 
@@ -33,6 +35,7 @@ public static class BillingServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<BillingMetrics>();
+        services.TryAddSingleton<RedisConnections>();
         services.TryAddSingleton<BillingRedisConnection>();
         if (section.GetValue<ProjectFlagsStoreKind>("Flags:Store") == ProjectFlagsStoreKind.Http)
         {
@@ -59,6 +62,10 @@ public static class BillingServiceCollectionExtensions
                 ? ActivatorUtilities.CreateInstance<KafkaTransport>(provider)
                 : ActivatorUtilities.CreateInstance<RedisStreamsTransport>(provider));
         services.AddHostedService<BillingConsumerService>();
+        // In the host's /readyz, but Degraded rather than Unhealthy when billing cannot consume: webhooks do not
+        // depend on it, so a billing outage must not take the proxy out of rotation. /readyz/billing fails on it.
+        services.AddHealthChecks().AddCheck<BillingReadinessCheck>(BillingReadinessCheck.Name, failureStatus: HealthStatus.Degraded,
+            tags: [BillingReadinessCheck.ReadyTag, BillingReadinessCheck.Tag]);
         return services;
     }
 }

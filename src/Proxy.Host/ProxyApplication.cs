@@ -87,6 +87,18 @@ public static class ProxyApplication
                 [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
             },
         });
+        // The billing consumer alone: 503 when it cannot consume (in /readyz it is only Degraded, see docs/BILLING.md).
+        app.MapHealthChecks("/readyz/billing", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains("billing"),
+            ResponseWriter = WriteHealthAsync,
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
         app.MapMailboxAdmin();
         app.MapDirectoryAdmin();
         app.MapReverseProxy(pipeline =>

@@ -1,50 +1,20 @@
 using Microsoft.Extensions.Options;
+using Proxy.Redis;
 using StackExchange.Redis;
 
 namespace Proxy.Billing.Transport;
 
 /// <summary>
-/// The consumer's own Redis connection (<c>Billing:Redis:ConnectionString</c>), made on first use. It does not
-/// abort when Redis is down: StackExchange.Redis keeps reconnecting and the consumer backs off meanwhile.
+/// The consumer's Redis (<c>Billing:Redis:ConnectionString</c>), the process's one multiplexer for it
+/// (<see cref="RedisConnections"/>): inside the proxy, when it names the host's Redis (<c>Redis:ConnectionString</c>),
+/// the consumer shares the host's connection; only another Redis gets a connection of its own. It does not abort when
+/// Redis is down: StackExchange.Redis keeps reconnecting and the consumer backs off meanwhile.
 /// </summary>
-internal sealed class BillingRedisConnection(IOptions<BillingOptions> options) : IAsyncDisposable
+internal sealed class BillingRedisConnection(RedisConnections connections, IOptions<BillingOptions> options)
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private ConnectionMultiplexer? _connection;
+    public Task<IConnectionMultiplexer> GetMultiplexerAsync()
+        => connections.GetAsync(options.Value.Redis.ConnectionString, configuration => configuration.ClientName ??= "edge-proxy-billing");
 
     public async ValueTask<IDatabase> GetDatabaseAsync(CancellationToken cancellationToken)
-    {
-        if (_connection is { } connection)
-        {
-            return connection.GetDatabase();
-        }
-
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            if (_connection is null)
-            {
-                var configuration = ConfigurationOptions.Parse(options.Value.Redis.ConnectionString);
-                configuration.AbortOnConnectFail = false;
-                configuration.ClientName ??= "edge-proxy-billing";
-                _connection = await ConnectionMultiplexer.ConnectAsync(configuration);
-            }
-
-            return _connection.GetDatabase();
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_connection is not null)
-        {
-            await _connection.DisposeAsync();
-        }
-
-        _gate.Dispose();
-    }
+        => (await GetMultiplexerAsync().WaitAsync(cancellationToken)).GetDatabase();
 }

@@ -74,4 +74,19 @@ internal interface IBillingTransport : IAsyncDisposable
 
     /// <summary>Whether an input this group read earlier has been committed (by any consumer of the group).</summary>
     Task<bool> IsCommittedAsync(string inputId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether the consumer can consume now: its input answers within <paramref name="timeout"/> and it is in its group.
+    /// Never throws for an unreachable input; that is a reason.
+    /// </summary>
+    Task<TransportReadiness> CheckReadinessAsync(TimeSpan timeout, CancellationToken cancellationToken);
+}
+
+/// <summary>Whether a transport can consume now: <see cref="Reason"/> is null when it can, else why not.</summary>
+internal sealed record TransportReadiness(string? Reason, Exception? Exception = null)
+{
+    public static TransportReadiness Ready { get; } = new((string?)null);
+
+    /// <summary>What the transport observed on the way (partitions, brokers), for the health report.</summary>
+    public Dictionary<string, object> Data { get; init; } = [];
 }

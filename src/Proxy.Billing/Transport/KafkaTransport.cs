@@ -26,6 +26,8 @@ internal sealed class KafkaTransport(IOptions<BillingOptions> options, TimeProvi
     private IConsumer<byte[]?, byte[]?>? _consumer;
     private IProducer<byte[]?, byte[]>? _producer;
     private long _lag = -1;
+    private readonly Lock _probeGate = new();
+    private IAdminClient? _probe;
 
     // Touched only by the thread inside ReadBatchAsync/CommitAsync/StartAsync (the callbacks run inside Consume
     // and Close, on that thread); the consumer service calls them one at a time.
@@ -257,9 +259,61 @@ internal sealed class KafkaTransport(IOptions<BillingOptions> options, TimeProvi
         return committed.Count == 1 && committed[0].Offset.Value > offset;
     }, cancellationToken);
 
+    /// <summary>
+    /// Ready when a broker gives the input topic's metadata within the timeout (asked through a client of the check's
+    /// own, so the check never touches the consumer that the reading thread owns) and the consumer has partitions.
+    /// </summary>
+    public Task<TransportReadiness> CheckReadinessAsync(TimeSpan timeout, CancellationToken cancellationToken) => Task.Run(() =>
+    {
+        var assigned = _assigned;
+        var data = new Dictionary<string, object> { ["kafka.assigned"] = assigned };
+        try
+        {
+            var metadata = Probe().GetMetadata(InputName, timeout);
+            data["kafka.brokers"] = metadata.Brokers.Count;
+            var topic = metadata.Topics.FirstOrDefault(t => t.Topic == InputName);
+            if (topic is null || topic.Error.IsError)
+            {
+                return new TransportReadiness($"the input topic cannot be read: {topic?.Error.Reason ?? "not in the metadata"}") { Data = data };
+            }
+
+            data["kafka.partitions"] = topic.Partitions.Count;
+        }
+        catch (KafkaException ex)
+        {
+            return new TransportReadiness($"no Kafka broker answers: {ex.Error.Reason}", ex) { Data = data };
+        }
+
+        return assigned
+            ? new TransportReadiness(null) { Data = data }
+            : new TransportReadiness("the consumer has not joined its group (no partition assigned)") { Data = data };
+    }, cancellationToken);
+
+    private IAdminClient Probe()
+    {
+        lock (_probeGate)
+        {
+            // The consumer's extra properties carry the security settings; librdkafka ignores its consumer-only ones here.
+            return _probe ??= new AdminClientBuilder(new AdminClientConfig(new Dictionary<string, string>(_options.Kafka.Consumer))
+            {
+                BootstrapServers = _options.Kafka.BootstrapServers,
+                ClientId = "edge-proxy-billing-readiness",
+            })
+                .SetLogHandler((_, _) => { })
+                .SetErrorHandler((_, _) => { })
+                .Build();
+        }
+    }
+
     public ValueTask DisposeAsync()
     {
         CloseClients();
+        lock (_probeGate)
+        {
+            _probe?.Dispose();
+            _probe = null;
+        }
+
         return ValueTask.CompletedTask;
     }
 

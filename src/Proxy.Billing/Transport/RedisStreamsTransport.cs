@@ -32,6 +32,7 @@ internal sealed class RedisStreamsTransport(BillingRedisConnection redis, IOptio
     private DateTimeOffset _nextClaim;
     private DateTimeOffset _nextLag;
     private long _lag = -1;
+    private volatile bool _joined;
 
     public string System => "redis";
 
@@ -59,6 +60,7 @@ internal sealed class RedisStreamsTransport(BillingRedisConnection redis, IOptio
         _readingOwnPending = true;
         _pendingCursor = "0-0";
         _nextClaim = timeProvider.GetUtcNow();
+        _joined = true;
     }
 
     public async Task<IReadOnlyList<InputMessage>> ReadBatchAsync(CancellationToken cancellationToken)
@@ -134,6 +136,33 @@ internal sealed class RedisStreamsTransport(BillingRedisConnection redis, IOptio
         var pending = await db.StreamPendingMessagesAsync(_keys[RedisCommitScript.InputKey], ConsumerGroup, 1,
             RedisValue.Null, inputId, inputId);
         return pending.Length == 0;
+    }
+
+    /// <summary>Ready when this consumer started on its group and Redis lists that group on the input stream (XINFO GROUPS).</summary>
+    public async Task<TransportReadiness> CheckReadinessAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (!_joined)
+        {
+            return new("the consumer has not joined its group on Redis yet");
+        }
+
+        try
+        {
+            var db = await redis.GetDatabaseAsync(cancellationToken).AsTask().WaitAsync(timeout, cancellationToken);
+            var groups = await db.StreamGroupInfoAsync(_keys[RedisCommitScript.InputKey]).WaitAsync(timeout, cancellationToken);
+            return groups.Any(g => g.Name == ConsumerGroup)
+                ? TransportReadiness.Ready
+                : new($"the consumer group '{ConsumerGroup}' does not exist on the input stream");
+        }
+        catch (RedisServerException ex)
+        {
+            // Answered, but no such stream (deleted since the start) or not a stream.
+            return new($"the input stream cannot be read: {ex.Message}", ex);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return new("the billing Redis does not answer", ex);
+        }
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

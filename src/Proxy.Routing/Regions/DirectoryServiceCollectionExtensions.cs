@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Proxy.Redis;
 using Proxy.Routing.Regions.Caching;
 using Proxy.Routing.Regions.Control;
 using Proxy.Routing.Regions.Invalidation;
@@ -44,6 +45,7 @@ public static class DirectoryServiceCollectionExtensions
 
         if (!string.IsNullOrWhiteSpace(configuration[$"{RedisOptions.Section}:{nameof(RedisOptions.ConnectionString)}"]))
         {
+            services.TryAddSingleton<RedisConnections>();
             services.TryAddSingleton<SharedRedisConnection>();
             services.TryAddSingleton<RedisBreaker>();
             services.AddSingleton<IConfigureOptions<RedisCacheOptions>>(sp => new ConfigureOptions<RedisCacheOptions>(o =>

@@ -186,6 +186,9 @@ public sealed class BillingConsumerServiceTests
 
         public Task<bool> IsCommittedAsync(string inputId, CancellationToken cancellationToken) => Task.FromResult(true);
 
+        public Task<TransportReadiness> CheckReadinessAsync(TimeSpan timeout, CancellationToken cancellationToken)
+            => Task.FromResult(TransportReadiness.Ready);
+
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -40,10 +40,12 @@ internal sealed class BillingHarness : IAsyncDisposable
 
     public IServiceProvider Services => _services;
 
-    public static Dictionary<string, string?> Settings(RedisServer redis, string tag) => new()
+    public static Dictionary<string, string?> Settings(RedisServer redis, string tag) => Settings(redis.ConnectionString, tag);
+
+    public static Dictionary<string, string?> Settings(string redisConnectionString, string tag) => new()
     {
         ["Billing:Enabled"] = "true",
-        ["Billing:Redis:ConnectionString"] = redis.ConnectionString,
+        ["Billing:Redis:ConnectionString"] = redisConnectionString,
         ["Billing:Redis:InputStream"] = $"{tag}:snuba-generic-metrics",
         ["Billing:Redis:BillingOutcomesStream"] = $"{tag}:outcomes-billing",
         ["Billing:Redis:OutcomesStream"] = $"{tag}:outcomes",

@@ -58,6 +58,14 @@ internal sealed class KafkaBilling
     /// <summary>The consumer in this process (AddBillingConsumer on a generic host), started.</summary>
     public async Task<IHost> StartHostAsync(Action<Dictionary<string, string>>? configure = null, Action<IServiceCollection>? services = null)
     {
+        var host = BuildHost(configure, services);
+        await host.StartAsync();
+        return host;
+    }
+
+    /// <summary>The same host, not started yet.</summary>
+    public IHost BuildHost(Action<Dictionary<string, string>>? configure = null, Action<IServiceCollection>? services = null)
+    {
         var settings = new Dictionary<string, string>(Settings);
         settings["Logging:LogLevel:Default"] = "Warning";
         configure?.Invoke(settings);
@@ -65,9 +73,7 @@ internal sealed class KafkaBilling
         builder.Configuration.AddInMemoryCollection(settings!);
         services?.Invoke(builder.Services);
         builder.Services.AddBillingConsumer(builder.Configuration);
-        var host = builder.Build();
-        await host.StartAsync();
-        return host;
+        return builder.Build();
     }
 
     /// <summary>Produces each message to its partition and returns where each landed, in order.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Proxy.Redis;
 using Proxy.Routing.Duplicates;
 using Proxy.Routing.Regions.Caching;
 using Proxy.Testing;
@@ -10,22 +11,21 @@ namespace Proxy.Routing.Tests.Duplicates;
 public sealed class RedisDeliveryIdStoreTests : DeliveryIdStoreContract, IClassFixture<RedisServer>, IAsyncLifetime
 {
     private readonly RedisServer _redis;
-    private readonly SharedRedisConnection _connection;
+    private readonly RedisConnections _connections = new();
     private readonly RedisDeliveryIdStore _store;
 
     public RedisDeliveryIdStoreTests(RedisServer redis)
     {
         _redis = redis;
         var options = Options.Create(new RedisOptions { ConnectionString = redis.ConnectionString, OperationTimeout = TimeSpan.FromSeconds(2) });
-        _connection = new SharedRedisConnection(options);
-        _store = new RedisDeliveryIdStore(_connection, new RedisBreaker(options, TimeProvider.System, NullLogger<RedisBreaker>.Instance));
+        _store = new RedisDeliveryIdStore(new SharedRedisConnection(_connections, options), new RedisBreaker(options, TimeProvider.System, NullLogger<RedisBreaker>.Instance));
     }
 
     private protected override IDeliveryIdStore Store => _store;
 
     public async ValueTask InitializeAsync() => await _redis.FlushAsync();
 
-    public async ValueTask DisposeAsync() => await _connection.DisposeAsync();
+    public async ValueTask DisposeAsync() => await _connections.DisposeAsync();
 
     [Fact]
     public async Task A_claim_is_a_key_that_expires_with_the_window()
@@ -48,8 +48,8 @@ public sealed class RedisDeliveryIdStoreTests : DeliveryIdStoreContract, IClassF
             OperationTimeout = TimeSpan.FromMilliseconds(300),
             ConnectTimeout = TimeSpan.FromMilliseconds(200),
         });
-        await using var connection = new SharedRedisConnection(options);
-        var store = new RedisDeliveryIdStore(connection, new RedisBreaker(options, TimeProvider.System, NullLogger<RedisBreaker>.Instance));
+        await using var connections = new RedisConnections();
+        var store = new RedisDeliveryIdStore(new SharedRedisConnection(connections, options), new RedisBreaker(options, TimeProvider.System, NullLogger<RedisBreaker>.Instance));
 
         (await store.TryClaimAsync("github:d1", Window, Ct)).Outcome.Should().Be(ClaimOutcome.Unavailable);
         (await store.TryClaimAsync("github:d1", Window, Ct)).Outcome.Should().Be(ClaimOutcome.Unavailable, "the breaker now skips Redis");

@@ -1,22 +1,32 @@
 using Microsoft.Extensions.Options;
+using Proxy.Redis;
 using StackExchange.Redis;
 
 namespace Proxy.Routing.Regions.Caching;
 
 /// <summary>
-/// The routing's one Redis connection (cache second level, invalidation channel, readiness), opened asynchronously
+/// The routing's Redis connection (cache second level, invalidation channel, readiness), opened asynchronously
 /// on first use so that a hanging Redis never blocks a thread, the start or a request. StackExchange.Redis keeps
-/// reconnecting in the background and re-subscribes channels when it is back.
+/// reconnecting in the background and re-subscribes channels when it is back. The multiplexer is the process's one
+/// for this Redis (<see cref="RedisConnections"/>): the billing consumer on the same Redis shares it, and it is closed
+/// with the container.
 /// </summary>
-internal sealed class SharedRedisConnection : IAsyncDisposable, IDisposable
+internal sealed class SharedRedisConnection
 {
     private readonly Lazy<Task<IConnectionMultiplexer>> _connection;
 
-    public SharedRedisConnection(IOptions<RedisOptions> options)
+    public SharedRedisConnection(RedisConnections connections, IOptions<RedisOptions> options)
     {
+        ArgumentNullException.ThrowIfNull(connections);
         ArgumentNullException.ThrowIfNull(options);
         var settings = options.Value;
-        _connection = new(() => ConnectAsync(settings), LazyThreadSafetyMode.ExecutionAndPublication);
+        _connection = new(() => connections.GetAsync(settings.ConnectionString, configuration =>
+        {
+            // Every operation is also bounded by the cache guard.
+            configuration.ConnectTimeout = Milliseconds(settings.ConnectTimeout);
+            configuration.AsyncTimeout = Milliseconds(settings.OperationTimeout);
+            configuration.SyncTimeout = Milliseconds(settings.OperationTimeout);
+        }), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The multiplexer; the first call starts connecting (bounded by <c>Redis:ConnectTimeout</c>).</summary>
@@ -26,33 +36,5 @@ internal sealed class SharedRedisConnection : IAsyncDisposable, IDisposable
     public IConnectionMultiplexer? Current
         => _connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully ? _connection.Value.Result : null;
 
-    private static async Task<IConnectionMultiplexer> ConnectAsync(RedisOptions settings)
-    {
-        var configuration = ConfigurationOptions.Parse(settings.ConnectionString);
-        // Start and keep serving when Redis is away; every operation is also bounded by the cache guard.
-        configuration.AbortOnConnectFail = false;
-        configuration.ConnectTimeout = Milliseconds(settings.ConnectTimeout);
-        configuration.AsyncTimeout = Milliseconds(settings.OperationTimeout);
-        configuration.SyncTimeout = Milliseconds(settings.OperationTimeout);
-        return await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
-    }
-
     private static int Milliseconds(TimeSpan value) => (int)Math.Ceiling(value.TotalMilliseconds);
-
-    /// <summary>Closes the connection when it is open; an attempt still under way is not waited for.</summary>
-    public void Dispose() => Current?.Dispose();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_connection.IsValueCreated)
-        {
-            try
-            {
-                await (await _connection.Value.ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
-            }
-            catch (RedisException)
-            {
-            }
-        }
-    }
 }
