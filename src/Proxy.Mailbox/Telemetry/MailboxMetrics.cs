@@ -12,6 +12,7 @@ internal sealed class MailboxMetrics
     private readonly Histogram<double> _duration;
     private readonly Histogram<double> _deliveredAge;
     private readonly Counter<long> _routing;
+    private readonly Counter<long> _orphans;
     private volatile MailboxStats? _stats;
 
     public MailboxMetrics(IMeterFactory meterFactory, TimeProvider time)
@@ -25,6 +26,7 @@ internal sealed class MailboxMetrics
         _duration = meter.CreateHistogram<double>("mailbox.delivery.duration", "s", "Time to send one entry to its region and get the answer.");
         _deliveredAge = meter.CreateHistogram<double>("mailbox.delivery.age", "s", "Time from acceptance to successful delivery.");
         _routing = meter.CreateCounter<long>("mailbox.routing", "{webhook}", "Mailbox names chosen, by provider and whether bucketing was on.");
+        _orphans = meter.CreateCounter<long>("mailbox.orphans", "{entry}", "Delivery ids taken out of a lane undelivered because their entry was gone (missing) or unreadable (damaged).");
         meter.CreateObservableGauge("mailbox.pending", () => _stats?.Pending ?? 0, "{entry}", "Entries waiting for delivery in all lanes.");
         meter.CreateObservableGauge("mailbox.dead_letters", () => _stats?.DeadLetters ?? 0, "{entry}", "Entries kept in the dead letters.");
         meter.CreateObservableGauge("mailbox.oldest_pending.age", ObserveOldestAge, "s", "Age of the oldest entry at the head of a lane.");
@@ -48,6 +50,9 @@ internal sealed class MailboxMetrics
 
     public void Routed(string provider, bool bucketed) =>
         _routing.Add(1, new KeyValuePair<string, object?>("provider", provider), new KeyValuePair<string, object?>("bucketed", bucketed ? "true" : "false"));
+
+    public void Orphaned(string reason, string region) =>
+        _orphans.Add(1, new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("region", region));
 
     /// <summary>The observable gauges report the last stats sampled from the store (by <see cref="MailboxGaugeSampler"/>).</summary>
     public void UpdateStats(MailboxStats stats) => _stats = stats;
