@@ -15,6 +15,9 @@ public sealed class RedisServer : IAsyncLifetime
     private Process? _process;
     private string? _directory;
 
+    /// <summary>More redis-server arguments, e.g. <c>--maxmemory-policy allkeys-lru</c>; set before the server starts.</summary>
+    public string ExtraArguments { get; init; } = "";
+
     public int Port { get; private set; }
 
     public string ConnectionString => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=2000";
@@ -29,7 +32,7 @@ public sealed class RedisServer : IAsyncLifetime
         Port = FreeTcpPort();
         _directory = Directory.CreateTempSubdirectory("redis-test-").FullName;
         _process = Process.Start(new ProcessStartInfo(executable,
-            $"--port {Port} --bind 127.0.0.1 --save \"\" --appendonly no --dir {_directory} --protected-mode no")
+            $"--port {Port} --bind 127.0.0.1 --save \"\" --appendonly no --dir {_directory} --protected-mode no {ExtraArguments}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
