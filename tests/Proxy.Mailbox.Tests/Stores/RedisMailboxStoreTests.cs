@@ -1,8 +1,4 @@
-using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Testing;
 using Proxy.Testing;
 using StackExchange.Redis;
 using static Proxy.Mailbox.Tests.TestEntries;
@@ -170,31 +166,6 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
         var append = () => store.AppendAsync([Entry("github:1", "us", Start)], Ct);
 
         await append.Should().ThrowAsync<RedisException>("the accept path must see the failure and answer 503");
-    }
-}
-
-/// <summary>A Redis store with its metrics and log collected.</summary>
-internal sealed class ObservedStore : IDisposable
-{
-    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-
-    public ObservedStore(IConnectionMultiplexer redis, string prefix, TimeProvider time)
-    {
-        var factory = _services.GetRequiredService<IMeterFactory>();
-        Orphans = new MetricCollector<long>(factory, MailboxTelemetry.MeterName, "mailbox.orphans");
-        Store = new RedisMailboxStore(redis, prefix, time, new MailboxMetrics(factory, time), Log);
-    }
-
-    public FakeLogger<RedisMailboxStore> Log { get; } = new();
-
-    public MetricCollector<long> Orphans { get; }
-
-    public RedisMailboxStore Store { get; }
-
-    public void Dispose()
-    {
-        Orphans.Dispose();
-        _services.Dispose();
     }
 }
 
