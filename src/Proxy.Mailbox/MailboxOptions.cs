@@ -95,6 +95,12 @@ public sealed class MailboxRedisOptions
     /// time instead of the client's default 5 s, so a sender with a 10 s budget (GitHub) gets its answer.
     /// </summary>
     public double OperationTimeoutSeconds { get; set; } = 2;
+
+    /// <summary>
+    /// Start even though Redis runs with a <c>maxmemory-policy</c> other than <c>noeviction</c> (a full Redis then
+    /// deletes stored webhooks). Off: the host refuses to start.
+    /// </summary>
+    public bool AllowEviction { get; set; }
 }
 
 public sealed class MailboxSqliteOptions

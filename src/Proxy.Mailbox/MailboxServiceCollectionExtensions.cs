@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Proxy.Routing.Dispatch;
 using Proxy.Routing.Duplicates;
@@ -60,6 +61,8 @@ public static class MailboxServiceCollectionExtensions
         services.TryAddSingleton<IMailboxNamer, MailboxNamer>();
         services.TryAddSingleton<IMailboxDelivery, HttpMailboxDelivery>();
         services.TryAddSingleton<IWebhookMailbox, WebhookMailbox>();
+        // Before the drainer and the sampler: a Redis that may evict stored webhooks stops the host first.
+        services.AddHostedService<RedisEvictionPolicyCheck>();
         services.AddHostedService<MailboxGaugeSampler>();
         // Tagged "ready": the host's /readyz includes it.
         services.AddHealthChecks().AddCheck<MailboxReadinessCheck>("mailbox", tags: ["ready"]);
@@ -79,7 +82,8 @@ public static class MailboxServiceCollectionExtensions
         var metrics = services.GetRequiredService<MailboxMetrics>();
         if (MailboxOptionsValidator.ResolveStore(options) == MailboxStoreKind.Redis)
         {
-            return new RedisMailboxStore(services.GetRequiredService<MailboxRedisConnection>().Multiplexer, options.Redis.KeyPrefix, time, metrics);
+            return new RedisMailboxStore(services.GetRequiredService<MailboxRedisConnection>().Multiplexer, options.Redis.KeyPrefix, time, metrics,
+                services.GetRequiredService<ILogger<RedisMailboxStore>>());
         }
 
         return new SqliteMailboxStore(Path.Combine(options.DataDir, options.Sqlite.FileName), options.Sqlite.Synchronous, time, metrics);

@@ -20,6 +20,9 @@ public sealed class RedisServer : IAsyncLifetime
     /// <summary>Every write is in the append-only file (fsync always) before Redis answers it.</summary>
     public bool AppendOnly { get; init; }
 
+    /// <summary>More redis-server arguments, e.g. <c>--maxmemory-policy allkeys-lru</c>; set before the server starts.</summary>
+    public string ExtraArguments { get; init; } = "";
+
     public int Port { get; private set; }
 
     public string ConnectionString => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=2000";
@@ -63,7 +66,7 @@ public sealed class RedisServer : IAsyncLifetime
     {
         var persistence = AppendOnly ? "--appendonly yes --appendfsync always" : "--appendonly no";
         _process = Process.Start(new ProcessStartInfo(executable,
-            $"--port {Port} --bind 127.0.0.1 --save \"\" {persistence} --dir {_directory} --protected-mode no")
+            $"--port {Port} --bind 127.0.0.1 --save \"\" {persistence} --dir {_directory} --protected-mode no {ExtraArguments}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

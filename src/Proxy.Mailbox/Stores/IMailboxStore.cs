@@ -16,10 +16,16 @@ internal interface IMailboxStore
     /// <summary>Lanes whose head is due and which no live lease holds, oldest first where the store can tell.</summary>
     Task<IReadOnlyList<MailboxLane>> GetDueLanesAsync(int limit, CancellationToken cancellationToken = default);
 
-    /// <summary>Claims a lane whose head is due; null when it is empty, not due, or leased by someone else.</summary>
+    /// <summary>
+    /// Claims a lane whose head is due; null when it is empty, not due, or leased by someone else. The lease runs out
+    /// after <paramref name="duration"/> on the store's clock (the app's for SQLite, Redis's own for Redis).
+    /// </summary>
     Task<MailboxLease?> TryClaimAsync(MailboxLane lane, TimeSpan duration, CancellationToken cancellationToken = default);
 
-    /// <summary>Extends a lease still held; null when it was lost (expired and claimed by another owner).</summary>
+    /// <summary>
+    /// Extends a lease still held; null when it was lost: claimed by another owner after it expired, or (Redis, whose
+    /// leases run out on its own clock) expired at all.
+    /// </summary>
     Task<MailboxLease?> RenewAsync(MailboxLease lease, TimeSpan duration, CancellationToken cancellationToken = default);
 
     /// <summary>Gives the lane back; it becomes due again when its head is.</summary>

@@ -2,13 +2,79 @@ namespace Proxy.Mailbox;
 
 /// <summary>
 /// The Lua scripts of <see cref="RedisMailboxStore"/>. Each touches the keys of ONE mailbox (one hash tag, so one
-/// Redis Cluster slot) or of the global index (its own tag); none crosses slots. Lease values are
-/// <c>token|expiresAtMs</c>, compared with the caller's clock so that the lease follows the app's TimeProvider.
+/// Redis Cluster slot) or of the global index (its own tag); none crosses slots.
+/// <para>
+/// A lease is a key that Redis expires itself (<c>SET ... PX</c>), so it runs out on the store's clock and replicas
+/// need not agree on the time. Its value is <c>token|expiresAtMs</c>: the token fences the holder's writes; the instant
+/// is the holder's own estimate, kept only so that a lease written without an expiry (by a version before leases
+/// expired in Redis) is still honoured and then handed to Redis's expiry.
+/// </para>
+/// <para>
+/// Scripts that reach a lane's ids check each entry they are about to use (<see cref="Soundness"/>). An id whose entry
+/// hash is gone (eviction, an operator's DEL) is taken out of the lane ("missing"); an entry with a field absent or
+/// unreadable becomes a dead letter with reason "damaged". Either way the script returns the id and the reason as
+/// pairs after its own result, so the caller can count, log and index them, and the lane moves on to its next entry.
+/// </para>
 /// </summary>
 internal static class RedisMailboxScripts
 {
     /// <summary>Fields stored per entry in <see cref="Append"/>'s ARGV, in order.</summary>
     public const int AppendWidth = 11;
+
+    /// <summary>
+    /// Lua shared by the scripts that reach a lane's ids. <c>unsound(key)</c> is nil for an entry that can be read and
+    /// delivered, else <c>'missing'</c> or <c>'damaged'</c>; <c>quarantine</c> takes such an id out of its lane;
+    /// <c>first_sound</c> quarantines from the head until a sound entry (its id) or the end of the lane (nil), at most
+    /// <see cref="QuarantineLimit"/> ids a call, after which it answers <c>false</c> (look again later).
+    /// The context table <c>q</c> holds queue, dead, prefix, now, mailbox, region and the list of quarantined pairs.
+    /// </summary>
+    private const string Soundness = """
+        local function whole_in(v, low, high)
+          local x = tonumber(v)
+          return x ~= nil and x == math.floor(x) and x >= low and x <= high
+        end
+        local function unsound(key)
+          if redis.call('TYPE', key).ok ~= 'hash' then return 'missing' end
+          local f = redis.call('HMGET', key, 'id', 'm', 'r', 'mt', 'p', 'h', 'b', 'ra', 'n', 'a')
+          for i = 1, 7 do if not f[i] then return 'damaged' end end
+          if not (whole_in(f[8], -62135596800000, 253402300799999) and whole_in(f[9], -62135596800000, 253402300799999)
+            and whole_in(f[10], 0, 2147483647)) then return 'damaged' end
+          local ok, headers = pcall(cjson.decode, f[6])
+          if not ok or type(headers) ~= 'table' then return 'damaged' end
+          for _, pair in ipairs(headers) do
+            if type(pair) ~= 'table' or type(pair[1]) ~= 'string' or type(pair[2]) ~= 'string' then return 'damaged' end
+          end
+          return nil
+        end
+        local function quarantine(q, id, why)
+          local key = q.prefix .. id
+          redis.call('ZREM', q.queue, id)
+          if why == 'damaged' then
+            redis.call('HSET', key, 'id', id, 'm', q.mailbox, 'r', q.region, 'dr', 'damaged', 'ds', '', 'de', '', 'dt', q.now)
+            redis.call('ZADD', q.dead, q.now, id)
+          end
+          q.found[#q.found + 1] = id
+          q.found[#q.found + 1] = why
+        end
+        local function first_sound(q)
+          for _ = 1, 100 do
+            local head = redis.call('ZRANGE', q.queue, 0, 0)
+            if #head == 0 then return nil end
+            local why = unsound(q.prefix .. head[1])
+            if not why then return head[1] end
+            quarantine(q, head[1], why)
+          end
+          return false
+        end
+        local function with_found(result, q)
+          for _, v in ipairs(q.found) do result[#result + 1] = v end
+          return result
+        end
+
+        """;
+
+    /// <summary>Ids one script call takes out of a lane at most (the lane is looked at again on the next call).</summary>
+    public const int QuarantineLimit = 100;
 
     /// <summary>KEYS: seq, then (queue, entry) per entry. ARGV: 11 fields per entry. All or none: checks before writing.</summary>
     public const string Append = """
@@ -30,48 +96,78 @@ internal static class RedisMailboxScripts
         """;
 
     /// <summary>
-    /// KEYS: lease, queue. ARGV: token, leaseMs, nowMs, entryPrefix.
-    /// Returns {0, expiresAt} leased by another, {1, 0} empty, {2, nextAttemptAt} head not due, {3, expiresAt} claimed.
+    /// KEYS: lease, queue, mailbox dead set. ARGV: token, leaseMs, nowMs, entryPrefix, mailbox, region.
+    /// Returns {0, msLeft} leased by another (msLeft on Redis's clock), {1, 0} empty, {2, nextAttemptAt} head not due,
+    /// {3, expiresAt} claimed (expiresAt = nowMs + leaseMs, the caller's estimate); quarantined pairs follow.
     /// </summary>
-    public const string Claim = """
+    public const string Claim = Soundness + """
         local now = tonumber(ARGV[3])
-        local current = redis.call('GET', KEYS[1])
-        if current then
-          local expires = tonumber(string.sub(current, string.find(current, '|', 1, true) + 1))
-          if expires > now then return {0, expires} end
+        local q = {queue = KEYS[2], dead = KEYS[3], prefix = ARGV[4], now = now, mailbox = ARGV[5], region = ARGV[6], found = {}}
+        local ttl = redis.call('PTTL', KEYS[1])
+        if ttl == -1 then
+          local current = redis.call('GET', KEYS[1])
+          local bar = string.find(current, '|', 1, true)
+          local expires = bar and tonumber(string.sub(current, bar + 1))
+          if expires and expires > now then
+            redis.call('PEXPIRE', KEYS[1], expires - now)
+            return {0, expires - now}
+          end
+        elseif ttl > 0 then
+          return {0, ttl}
         end
-        local head = redis.call('ZRANGE', KEYS[2], 0, 0)
-        if #head == 0 then return {1, 0} end
-        local next_attempt = tonumber(redis.call('HGET', ARGV[4] .. head[1], 'n'))
-        if next_attempt > now then return {2, next_attempt} end
+        local head = first_sound(q)
+        if head == nil then return with_found({1, 0}, q) end
+        if head == false then return with_found({2, now}, q) end
+        local next_attempt = tonumber(redis.call('HGET', ARGV[4] .. head, 'n'))
+        if next_attempt > now then return with_found({2, next_attempt}, q) end
         local expires = now + tonumber(ARGV[2])
-        redis.call('SET', KEYS[1], ARGV[1] .. '|' .. expires)
-        return {3, expires}
+        redis.call('SET', KEYS[1], ARGV[1] .. '|' .. expires, 'PX', ARGV[2])
+        return with_found({3, expires}, q)
         """;
 
-    /// <summary>KEYS: lease. ARGV: token, expiresAtMs. 1 when still ours.</summary>
+    /// <summary>KEYS: lease. ARGV: token, leaseMs, expiresAtMs (the caller's estimate). 1 when still ours.</summary>
     public const string Renew = """
         local current = redis.call('GET', KEYS[1])
         if current and string.sub(current, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then
-          redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2])
+          redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[3], 'PX', ARGV[2])
           return 1
         end
         return 0
         """;
 
-    /// <summary>KEYS: lease, queue. ARGV: token, entryPrefix. Returns the head's next attempt, -1 when empty, -2 when the lease was not ours.</summary>
-    public const string Release = """
+    /// <summary>
+    /// KEYS: lease, queue, mailbox dead set. ARGV: token, entryPrefix, nowMs, mailbox, region.
+    /// Returns {head's next attempt} ({-1} when empty, {-2} when the lease was not ours, {nowMs} when the head is
+    /// still to be found); quarantined pairs follow.
+    /// </summary>
+    public const string Release = Soundness + """
         local current = redis.call('GET', KEYS[1])
-        if not current or string.sub(current, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return -2 end
+        if not current or string.sub(current, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return {-2} end
         redis.call('DEL', KEYS[1])
-        local head = redis.call('ZRANGE', KEYS[2], 0, 0)
-        if #head == 0 then return -1 end
-        return tonumber(redis.call('HGET', ARGV[2] .. head[1], 'n'))
+        local q = {queue = KEYS[2], dead = KEYS[3], prefix = ARGV[2], now = tonumber(ARGV[3]), mailbox = ARGV[4], region = ARGV[5], found = {}}
+        local head = first_sound(q)
+        if head == nil then return with_found({-1}, q) end
+        if head == false then return with_found({q.now}, q) end
+        return with_found({tonumber(redis.call('HGET', ARGV[2] .. head, 'n'))}, q)
         """;
 
     /// <summary>
-    /// KEYS: a sorted set of delivery ids (a lane, or a mailbox's dead set). ARGV: count, entryPrefix.
-    /// The first entries of the set as HGETALL arrays.
+    /// KEYS: queue, mailbox dead set. ARGV: count, entryPrefix, nowMs, mailbox, region. Returns {entries, quarantined}:
+    /// the first sound entries of the lane (at most count) as HGETALL arrays, and the pairs taken out on the way.
+    /// </summary>
+    public const string PeekLane = Soundness + """
+        local q = {queue = KEYS[1], dead = KEYS[2], prefix = ARGV[2], now = tonumber(ARGV[3]), mailbox = ARGV[4], region = ARGV[5], found = {}}
+        local entries = {}
+        for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
+          local why = unsound(ARGV[2] .. id)
+          if why then quarantine(q, id, why) else entries[#entries + 1] = redis.call('HGETALL', ARGV[2] .. id) end
+        end
+        return {entries, q.found}
+        """;
+
+    /// <summary>
+    /// KEYS: a mailbox's dead set. ARGV: count, entryPrefix.
+    /// The first entries of the set as HGETALL arrays (empty for an id whose hash is gone).
     /// </summary>
     public const string RangeEntries = """
         local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
@@ -82,16 +178,16 @@ internal static class RedisMailboxScripts
 
     /// <summary>
     /// KEYS: lease, queue, entry. ARGV: token, id, instantMs, mode ('r' = attempts + 1 and next = instant,
-    /// 'p' = next = max(next, instant)). 1 when done, 0 when the lease is not ours or the entry left the lane.
+    /// 'p' = next = max(next, instant)). 1 when done, 0 when the lease is not ours, the entry left the lane or its hash is gone.
     /// </summary>
     public const string UpdateLeasedEntry = """
         local current = redis.call('GET', KEYS[1])
         if not current or string.sub(current, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return 0 end
-        if not redis.call('ZSCORE', KEYS[2], ARGV[2]) then return 0 end
+        if not redis.call('ZSCORE', KEYS[2], ARGV[2]) or redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
         if ARGV[4] == 'r' then
-          redis.call('HINCRBY', KEYS[3], 'a', 1)
-          redis.call('HSET', KEYS[3], 'n', ARGV[3])
-        elseif tonumber(ARGV[3]) > tonumber(redis.call('HGET', KEYS[3], 'n')) then
+          local attempts = tonumber(redis.call('HGET', KEYS[3], 'a')) or 0
+          redis.call('HSET', KEYS[3], 'a', attempts + 1, 'n', ARGV[3])
+        elseif tonumber(ARGV[3]) > (tonumber(redis.call('HGET', KEYS[3], 'n')) or 0) then
           redis.call('HSET', KEYS[3], 'n', ARGV[3])
         end
         return 1
@@ -106,9 +202,9 @@ internal static class RedisMailboxScripts
         return 0
         """;
 
-    /// <summary>KEYS: queue, entry, dead set. ARGV: id, reason, status, error, deadAtMs.</summary>
+    /// <summary>KEYS: queue, entry, dead set. ARGV: id, reason, status, error, deadAtMs. 0 when the id was not in the lane or its hash is gone.</summary>
     public const string DeadLetter = """
-        if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+        if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
         redis.call('HSET', KEYS[2], 'dr', ARGV[2], 'ds', ARGV[3], 'de', ARGV[4], 'dt', ARGV[5])
         redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
         return 1
@@ -134,10 +230,12 @@ internal static class RedisMailboxScripts
         return redis.call('HGETALL', KEYS[1])
         """;
 
-    /// <summary>KEYS: dead set, entry, seq. ARGV: id, nowMs, queuePrefix. Returns the region, or nil when it was no dead letter.</summary>
+    /// <summary>KEYS: dead set, entry, seq. ARGV: id, nowMs, queuePrefix. Returns the region, or nil when it was no dead letter (or has no region).</summary>
     public const string Replay = """
-        if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return false end
+        if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return false end
         local region = redis.call('HGET', KEYS[2], 'r')
+        if not region or region == '' then return false end
+        redis.call('ZREM', KEYS[1], ARGV[1])
         local seq = redis.call('INCR', KEYS[3])
         redis.call('HDEL', KEYS[2], 'dr', 'ds', 'de', 'dt')
         redis.call('HSET', KEYS[2], 'a', 0, 'n', ARGV[2], 's', seq)
@@ -154,12 +252,16 @@ internal static class RedisMailboxScripts
         return 0
         """;
 
-    /// <summary>KEYS: queue. ARGV: entryPrefix. Returns {depth, receivedAt, attempts, nextAttemptAt} of the head, or {0}.</summary>
-    public const string Summary = """
+    /// <summary>
+    /// KEYS: queue, mailbox dead set. ARGV: entryPrefix, nowMs, mailbox, region. Returns {depth, receivedAt, attempts,
+    /// nextAttemptAt} of the first sound entry, {depth, nil} when there is none to report; quarantined pairs follow.
+    /// </summary>
+    public const string Summary = Soundness + """
+        local q = {queue = KEYS[1], dead = KEYS[2], prefix = ARGV[1], now = tonumber(ARGV[2]), mailbox = ARGV[3], region = ARGV[4], found = {}}
+        local head = first_sound(q)
         local depth = redis.call('ZCARD', KEYS[1])
-        if depth == 0 then return {0} end
-        local head = redis.call('ZRANGE', KEYS[1], 0, 0)
-        local f = redis.call('HMGET', ARGV[1] .. head[1], 'ra', 'a', 'n')
-        return {depth, tonumber(f[1]), tonumber(f[2]), tonumber(f[3])}
+        if not head then return with_found({depth, false}, q) end
+        local f = redis.call('HMGET', ARGV[1] .. head, 'ra', 'a', 'n')
+        return with_found({depth, tonumber(f[1]), tonumber(f[2]), tonumber(f[3])}, q)
         """;
 }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
 namespace Proxy.Mailbox;
@@ -16,24 +18,28 @@ internal interface IMailboxIndexRepair
 /// <list type="bullet">
 /// <item><c>P:{m}:q:REGION</c> sorted set of delivery ids by sequence: the lane, FIFO.</item>
 /// <item><c>P:{m}:e:ID</c> hash: the entry (live or dead).</item>
-/// <item><c>P:{m}:l:REGION</c> string <c>token|expiresAtMs</c>: the lane's lease.</item>
+/// <item><c>P:{m}:l:REGION</c> string <c>token|expiresAtMs</c> with a Redis expiry (<c>PX</c>): the lane's lease, which runs
+/// out on Redis's clock, so replicas whose clocks disagree still never hold one lane together.</item>
 /// <item><c>P:{m}:seq</c> counter; <c>P:{m}:dead</c> sorted set of dead ids by dead-at.</item>
 /// </list>
 /// The global indexes (<c>P:{idx}:lanes</c> due lanes by due time, <c>P:{idx}:dead</c> and <c>P:{idx}:deadmb</c>) live in
 /// one slot by necessity. They are written after the mailbox data and are hints: a crash between the two writes
 /// is repaired by <see cref="RepairIndexesAsync"/>, which the drainer runs periodically.
+/// An id whose entry is gone or unreadable is taken out of its lane by the script that meets it (see
+/// <see cref="RedisMailboxScripts"/>), counted in <c>mailbox.orphans</c> and logged, so it never blocks its lane or the index.
 /// </summary>
-internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
+internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
 {
     private readonly IConnectionMultiplexer _redis;
     private readonly string _prefix;
     private readonly TimeProvider _time;
     private readonly MailboxMetrics? _metrics;
+    private readonly ILogger _logger;
     private readonly RedisKey _lanesIndex;
     private readonly RedisKey _deadIndex;
     private readonly RedisKey _deadMailboxes;
 
-    public RedisMailboxStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time, MailboxMetrics? metrics = null)
+    public RedisMailboxStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time, MailboxMetrics? metrics = null, ILogger<RedisMailboxStore>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentException.ThrowIfNullOrEmpty(keyPrefix);
@@ -41,6 +47,7 @@ internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
         _prefix = keyPrefix;
         _time = time;
         _metrics = metrics;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
         _lanesIndex = $"{_prefix}:{{idx}}:lanes";
         _deadIndex = $"{_prefix}:{{idx}}:dead";
         _deadMailboxes = $"{_prefix}:{{idx}}:deadmb";
@@ -92,14 +99,20 @@ internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
     {
         ArgumentNullException.ThrowIfNull(lane);
         var token = Guid.NewGuid().ToString("N");
+        var now = Now();
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.Claim,
-            [LeaseKey(lane), QueueKey(lane)],
-            [token, (long)duration.TotalMilliseconds, Now(), EntryPrefix(lane.Mailbox)]).ConfigureAwait(false))!;
+            [LeaseKey(lane), QueueKey(lane), DeadKey(lane.Mailbox)],
+            [token, LeaseMilliseconds(duration), now, EntryPrefix(lane.Mailbox), lane.Mailbox, lane.Region]).ConfigureAwait(false))!;
         var state = (int)result[0];
         var instant = (long)result[1];
+        await ReportQuarantinedAsync(lane, result, 2, now).ConfigureAwait(false);
         var member = LaneMember(lane);
         switch (state)
         {
+            case 0:
+                // Leased by another: Redis says how long is left; look again then (on this replica's clock, a hint only).
+                await Db.SortedSetAddAsync(_lanesIndex, member, now + instant).ConfigureAwait(false);
+                return null;
             case 1:
                 await ForgetLaneIfEmptyAsync(lane).ConfigureAwait(false);
                 return null;
@@ -116,8 +129,9 @@ internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
     public async Task<MailboxLease?> RenewAsync(MailboxLease lease, TimeSpan duration, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        var until = Now() + (long)duration.TotalMilliseconds;
-        var renewed = (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.Renew, [LeaseKey(lease.Lane)], [lease.Token, until]).ConfigureAwait(false);
+        var milliseconds = LeaseMilliseconds(duration);
+        var until = Now() + milliseconds;
+        var renewed = (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.Renew, [LeaseKey(lease.Lane)], [lease.Token, milliseconds, until]).ConfigureAwait(false);
         if (renewed != 1)
         {
             return null;
@@ -130,8 +144,13 @@ internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
     public async Task ReleaseAsync(MailboxLease lease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        var head = (long)await Db.ScriptEvaluateAsync(RedisMailboxScripts.Release,
-            [LeaseKey(lease.Lane), QueueKey(lease.Lane)], [lease.Token, EntryPrefix(lease.Lane.Mailbox)]).ConfigureAwait(false);
+        var now = Now();
+        var lane = lease.Lane;
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.Release,
+            [LeaseKey(lane), QueueKey(lane), DeadKey(lane.Mailbox)],
+            [lease.Token, EntryPrefix(lane.Mailbox), now, lane.Mailbox, lane.Region]).ConfigureAwait(false))!;
+        var head = (long)result[0];
+        await ReportQuarantinedAsync(lane, result, 1, now).ConfigureAwait(false);
         if (head == -1)
         {
             await ForgetLaneIfEmptyAsync(lease.Lane).ConfigureAwait(false);
@@ -145,8 +164,11 @@ internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
     public async Task<IReadOnlyList<MailboxEntry>> PeekAsync(MailboxLane lane, int count, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lane);
-        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.RangeEntries, [QueueKey(lane)], [count, EntryPrefix(lane.Mailbox)]).ConfigureAwait(false))!;
-        return result.Select(r => ReadEntry(ReadHash(r), out _)).ToList();
+        var now = Now();
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.PeekLane, [QueueKey(lane), DeadKey(lane.Mailbox)],
+            [count, EntryPrefix(lane.Mailbox), now, lane.Mailbox, lane.Region]).ConfigureAwait(false))!;
+        await ReportQuarantinedAsync(lane, (RedisResult[])result[1]!, 0, now).ConfigureAwait(false);
+        return ((RedisResult[])result[0]!).Select(r => ReadEntry(ReadHash(r), out _)).ToList();
     }
 
     public Task<bool> RescheduleAsync(MailboxLease lease, string deliveryId, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken = default) =>
@@ -182,7 +204,7 @@ internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
     {
         var members = await Db.SortedSetRangeByRankAsync(_lanesIndex, 0, limit - 1).ConfigureAwait(false);
         var summaries = await SummarizeAsync(members.Select(m => ParseLaneMember(m.ToString())).OfType<MailboxLane>()).ConfigureAwait(false);
-        return summaries;
+        return summaries.Select(s => s.Summary).OfType<MailboxSummary>().ToList();
     }
 
     public async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string? mailbox, int limit, CancellationToken cancellationToken = default)
@@ -267,10 +289,13 @@ internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
         {
             cancellationToken.ThrowIfCancellationRequested();
             var members = await Db.SortedSetRangeByRankAsync(_lanesIndex, start, start + page - 1).ConfigureAwait(false);
-            foreach (var summary in await SummarizeAsync(members.Select(m => ParseLaneMember(m.ToString())).OfType<MailboxLane>()).ConfigureAwait(false))
+            foreach (var (summary, depth) in await SummarizeAsync(members.Select(m => ParseLaneMember(m.ToString())).OfType<MailboxLane>()).ConfigureAwait(false))
             {
-                pending += summary.Depth;
-                oldest = oldest is null || summary.OldestReceivedAt < oldest ? summary.OldestReceivedAt : oldest;
+                pending += depth;
+                if (summary is not null && (oldest is null || summary.OldestReceivedAt < oldest))
+                {
+                    oldest = summary.OldestReceivedAt;
+                }
             }
 
             if (members.Length < page)
@@ -336,6 +361,32 @@ internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
     }
 
     /// <summary>
+    /// Counts and logs the ids a script took out of a lane (pairs id, reason from <paramref name="offset"/> on), and
+    /// indexes the damaged ones, which became dead letters in the mailbox's slot, in the global dead-letter index.
+    /// </summary>
+    private async Task ReportQuarantinedAsync(MailboxLane lane, RedisResult[] result, int offset, long now)
+    {
+        for (var i = offset; i + 1 < result.Length; i += 2)
+        {
+            var deliveryId = result[i].ToString();
+            var reason = result[i + 1].ToString();
+            _metrics?.Orphaned(reason, lane.Region);
+            if (reason == OrphanReasons.Damaged)
+            {
+                Log.DamagedEntry(_logger, deliveryId, lane);
+                await Db.ScriptEvaluateAsync(RedisMailboxScripts.IndexDeadLetter, [_deadIndex, _deadMailboxes], [deliveryId, now, lane.Mailbox]).ConfigureAwait(false);
+            }
+            else
+            {
+                Log.MissingEntry(_logger, deliveryId, lane);
+            }
+        }
+    }
+
+    /// <summary>Redis refuses an expiry of 0 ms.</summary>
+    private static long LeaseMilliseconds(TimeSpan duration) => Math.Max(1, (long)duration.TotalMilliseconds);
+
+    /// <summary>
     /// Removes an empty lane from the index, then looks again: an append that raced with the removal wrote its data
     /// before offering the lane to the index, so the second look either sees that data or the append re-adds the lane.
     /// </summary>
@@ -349,17 +400,24 @@ internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
         }
     }
 
-    private async Task<List<MailboxSummary>> SummarizeAsync(IEnumerable<MailboxLane> lanes)
+    /// <summary>Per non-empty lane its depth, and its summary when a sound head could be found in this call.</summary>
+    private async Task<List<(MailboxSummary? Summary, long Depth)>> SummarizeAsync(IEnumerable<MailboxLane> lanes)
     {
-        var reads = lanes.Select(lane => (Lane: lane, Read: Db.ScriptEvaluateAsync(RedisMailboxScripts.Summary, [QueueKey(lane)], [EntryPrefix(lane.Mailbox)]))).ToList();
-        var summaries = new List<MailboxSummary>(reads.Count);
+        var now = Now();
+        var reads = lanes.Select(lane => (Lane: lane, Read: Db.ScriptEvaluateAsync(RedisMailboxScripts.Summary, [QueueKey(lane), DeadKey(lane.Mailbox)],
+            [EntryPrefix(lane.Mailbox), now, lane.Mailbox, lane.Region]))).ToList();
+        var summaries = new List<(MailboxSummary?, long)>(reads.Count);
         foreach (var (lane, read) in reads)
         {
             var values = (RedisResult[])(await read.ConfigureAwait(false))!;
             var depth = (long)values[0];
+            var hasHead = !values[1].IsNull;
+            await ReportQuarantinedAsync(lane, values, hasHead ? 4 : 2, now).ConfigureAwait(false);
             if (depth > 0)
             {
-                summaries.Add(new MailboxSummary(lane, depth, EntryCodec.FromMilliseconds((long)values[1]), (int)values[2], EntryCodec.FromMilliseconds((long)values[3])));
+                summaries.Add((hasHead
+                    ? new MailboxSummary(lane, depth, EntryCodec.FromMilliseconds((long)values[1]), (int)values[2], EntryCodec.FromMilliseconds((long)values[3]))
+                    : null, depth));
             }
         }
 
@@ -378,25 +436,44 @@ internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
         return fields;
     }
 
+    /// <summary>
+    /// Reads an entry hash without ever throwing: live entries were checked by the script that returned them, and a
+    /// dead letter may be a damaged entry, shown with what could be read (absent text empty, unreadable numbers 0).
+    /// </summary>
     private static MailboxEntry ReadEntry(Dictionary<string, RedisValue> fields, out bool isDead)
     {
         isDead = fields.ContainsKey("dr");
         var trace = fields.GetValueOrDefault("tp");
         return new MailboxEntry
         {
-            DeliveryId = fields["id"].ToString(),
-            Mailbox = fields["m"].ToString(),
-            Region = fields["r"].ToString(),
-            Method = fields["mt"].ToString(),
-            PathAndQuery = fields["p"].ToString(),
-            Headers = EntryCodec.ReadHeaders(fields["h"].ToString()),
-            Body = (byte[])fields["b"]!,
-            ReceivedAt = EntryCodec.FromMilliseconds((long)fields["ra"]),
-            Attempts = (int)fields["a"],
-            NextAttemptAt = EntryCodec.FromMilliseconds((long)fields["n"]),
+            DeliveryId = fields.GetValueOrDefault("id").ToString(),
+            Mailbox = fields.GetValueOrDefault("m").ToString(),
+            Region = fields.GetValueOrDefault("r").ToString(),
+            Method = fields.GetValueOrDefault("mt").ToString(),
+            PathAndQuery = fields.GetValueOrDefault("p").ToString(),
+            Headers = ReadHeaders(fields.GetValueOrDefault("h")),
+            Body = (byte[]?)fields.GetValueOrDefault("b") ?? [],
+            ReceivedAt = ReadInstant(fields.GetValueOrDefault("ra")),
+            Attempts = fields.GetValueOrDefault("a").TryParse(out int attempts) ? attempts : 0,
+            NextAttemptAt = ReadInstant(fields.GetValueOrDefault("n")),
             TraceParent = trace.IsNullOrEmpty ? null : trace.ToString(),
         };
     }
+
+    private static IReadOnlyList<KeyValuePair<string, string>> ReadHeaders(RedisValue json)
+    {
+        try
+        {
+            return json.IsNullOrEmpty ? [] : EntryCodec.ReadHeaders(json.ToString());
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or IndexOutOfRangeException)
+        {
+            return [];
+        }
+    }
+
+    private static DateTimeOffset ReadInstant(RedisValue milliseconds) =>
+        milliseconds.TryParse(out long value) && value >= MinMilliseconds && value <= MaxMilliseconds ? EntryCodec.FromMilliseconds(value) : default;
 
     private static DeadLetter? ReadDeadLetter(Dictionary<string, RedisValue> fields)
     {
@@ -413,9 +490,12 @@ internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
 
         var status = fields.GetValueOrDefault("ds");
         var error = fields.GetValueOrDefault("de");
-        var cause = new DeadLetterCause(fields["dr"].ToString(), status.IsNullOrEmpty ? null : (int)status, error.IsNullOrEmpty ? null : error.ToString());
-        return new DeadLetter(entry, cause, EntryCodec.FromMilliseconds((long)fields["dt"]));
+        var cause = new DeadLetterCause(fields["dr"].ToString(), status.TryParse(out int code) ? code : null, error.IsNullOrEmpty ? null : error.ToString());
+        return new DeadLetter(entry, cause, ReadInstant(fields.GetValueOrDefault("dt")));
     }
+
+    private static readonly long MinMilliseconds = DateTimeOffset.MinValue.ToUnixTimeMilliseconds();
+    private static readonly long MaxMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
 
     private long Now() => EntryCodec.ToMilliseconds(_time.GetUtcNow());
 
@@ -439,5 +519,14 @@ internal sealed class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
     {
         var slash = member.IndexOf('/', StringComparison.Ordinal);
         return slash > 0 ? new MailboxLane(member[(slash + 1)..], member[..slash]) : null;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Delivery {DeliveryId} was in lane {Lane} but its entry is gone (evicted or deleted); it was taken out of the lane")]
+        public static partial void MissingEntry(ILogger logger, string deliveryId, MailboxLane lane);
+
+        [LoggerMessage(2, LogLevel.Warning, "Delivery {DeliveryId} of lane {Lane} has a missing or unreadable field; it was moved to the dead letters as damaged")]
+        public static partial void DamagedEntry(ILogger logger, string deliveryId, MailboxLane lane);
     }
 }

@@ -13,6 +13,7 @@ internal sealed class MailboxMetrics
     private readonly Histogram<double> _deliveredAge;
     private readonly Counter<long> _routing;
     private readonly Counter<long> _laneErrors;
+    private readonly Counter<long> _orphans;
     private volatile MailboxStats? _stats;
 
     public MailboxMetrics(IMeterFactory meterFactory, TimeProvider time)
@@ -28,6 +29,7 @@ internal sealed class MailboxMetrics
         _routing = meter.CreateCounter<long>("mailbox.routing", "{webhook}", "Mailbox names chosen, by provider and whether bucketing was on.");
         _laneErrors = meter.CreateCounter<long>("mailbox.lane.errors", "{error}",
             "Errors that stopped one lane (claiming it, or draining it) while the other lanes went on, by stage and region.");
+        _orphans = meter.CreateCounter<long>("mailbox.orphans", "{entry}", "Delivery ids taken out of a lane undelivered because their entry was gone (missing) or unreadable (damaged).");
         meter.CreateObservableGauge("mailbox.pending", () => _stats?.Pending ?? 0, "{entry}", "Entries waiting for delivery in all lanes.");
         meter.CreateObservableGauge("mailbox.dead_letters", () => _stats?.DeadLetters ?? 0, "{entry}", "Entries kept in the dead letters.");
         meter.CreateObservableGauge("mailbox.oldest_pending.age", ObserveOldestAge, "s", "Age of the oldest entry at the head of a lane.");
@@ -54,6 +56,8 @@ internal sealed class MailboxMetrics
 
     public void LaneFailed(string stage, string region) =>
         _laneErrors.Add(1, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("region", region));
+    public void Orphaned(string reason, string region) =>
+        _orphans.Add(1, new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("region", region));
 
     /// <summary>The observable gauges report the last stats sampled from the store (by <see cref="MailboxGaugeSampler"/>).</summary>
     public void UpdateStats(MailboxStats stats) => _stats = stats;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Proxy.Testing;
 using StackExchange.Redis;
 using static Proxy.Mailbox.Tests.TestEntries;
@@ -9,6 +10,14 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
     private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..12];
 
     private protected override IMailboxStore CreateStore() => new RedisMailboxStore(redis.Connection!, _prefix, Time);
+
+    private protected override async Task PassTimeAsync(TimeSpan elapsed)
+    {
+        await base.PassTimeAsync(elapsed);
+        await RedisLeaseClock.AdvanceAsync(redis.Connection!, _prefix, elapsed);
+    }
+
+    private RedisKey EntryKey(MailboxEntry entry) => $"{_prefix}:{{{entry.Mailbox}}}:e:{entry.DeliveryId}";
 
     [Fact]
     public async Task A_lane_written_without_its_index_entry_is_found_again_by_the_repair()
@@ -32,6 +41,122 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
     }
 
     [Fact]
+    public async Task A_deleted_entry_hash_is_taken_out_of_its_lane_counted_and_logged_and_stats_and_peek_still_answer()
+    {
+        using var observed = new ObservedStore(redis.Connection!, _prefix, Time);
+        var gone = Entry("github:1", "us", Start);
+        var next = Entry("github:1", "us", Start.AddSeconds(1));
+        await observed.Store.AppendAsync([gone], Ct);
+        await observed.Store.AppendAsync([next], Ct);
+        await redis.Connection!.GetDatabase().KeyDeleteAsync(EntryKey(gone));
+
+        (await observed.Store.GetStatsAsync(Ct)).Should().Be(new MailboxStats(1, 0, Start.AddSeconds(1)));
+        (await observed.Store.PeekAsync(gone.Lane, 10, Ct)).Select(e => e.DeliveryId).Should().Equal(next.DeliveryId);
+        (await observed.Store.ListMailboxesAsync(10, Ct)).Single().Depth.Should().Be(1);
+
+        var counted = observed.Orphans.GetMeasurementSnapshot().Should().ContainSingle().Subject;
+        counted.Value.Should().Be(1);
+        counted.Tags.Should().Contain(new KeyValuePair<string, object?>("reason", "missing")).And.Contain(new KeyValuePair<string, object?>("region", "us"));
+        observed.Log.Collector.GetSnapshot().Should().ContainSingle(r => r.Level == LogLevel.Warning && r.Message.Contains(gone.DeliveryId));
+        (await observed.Store.ListDeadLettersAsync(null, 10, Ct)).Should().BeEmpty("there is nothing left to keep");
+    }
+
+    [Fact]
+    public async Task An_orphan_at_the_head_no_longer_holds_the_oldest_index_position()
+    {
+        var gone = Entry("github:1", "us", Start);
+        var other = Entry("github:2", "us", Start);
+        await Store.AppendAsync([gone], Ct);
+        await Store.AppendAsync([other], Ct);
+        await redis.Connection!.GetDatabase().KeyDeleteAsync(EntryKey(gone));
+
+        (await Store.GetDueLanesAsync(1, Ct)).Should().Equal(gone.Lane);
+        (await Store.TryClaimAsync(gone.Lane, TimeSpan.FromSeconds(30), Ct)).Should().BeNull("the lane held nothing but the orphan");
+
+        (await Store.GetDueLanesAsync(1, Ct)).Should().Equal(other.Lane);
+    }
+
+    [Theory]
+    [InlineData("n", "soon")]
+    [InlineData("a", "-1")]
+    [InlineData("ra", "1e300")]
+    [InlineData("h", "not json")]
+    [InlineData("h", "[[\"X-Only-A-Name\"]]")]
+    [InlineData("b", null)]
+    [InlineData("mt", null)]
+    public async Task A_damaged_entry_becomes_a_dead_letter_and_its_lane_moves_on(string field, string? value)
+    {
+        using var observed = new ObservedStore(redis.Connection!, _prefix, Time);
+        var damaged = Entry("github:1", "us", Start);
+        var next = Entry("github:1", "us", Start);
+        await observed.Store.AppendAsync([damaged], Ct);
+        await observed.Store.AppendAsync([next], Ct);
+        var db = redis.Connection!.GetDatabase();
+        if (value is null)
+        {
+            await db.HashDeleteAsync(EntryKey(damaged), field);
+        }
+        else
+        {
+            await db.HashSetAsync(EntryKey(damaged), field, value);
+        }
+
+        (await observed.Store.GetStatsAsync(Ct)).Should().Be(new MailboxStats(1, 1, Start));
+        var lease = await observed.Store.TryClaimAsync(damaged.Lane, TimeSpan.FromSeconds(30), Ct);
+        lease.Should().NotBeNull("the next entry is the head now");
+        (await observed.Store.PeekAsync(damaged.Lane, 10, Ct)).Select(e => e.DeliveryId).Should().Equal(next.DeliveryId);
+
+        var letter = (await observed.Store.ListDeadLettersAsync(null, 10, Ct)).Single();
+        letter.Entry.DeliveryId.Should().Be(damaged.DeliveryId);
+        letter.Entry.Region.Should().Be("us");
+        letter.Cause.Reason.Should().Be(OrphanReasons.Damaged);
+        (await observed.Store.ListDeadLettersAsync(damaged.Mailbox, 10, Ct)).Should().ContainSingle();
+        observed.Orphans.GetMeasurementSnapshot().Should().ContainSingle()
+            .Which.Tags.Should().Contain(new KeyValuePair<string, object?>("reason", "damaged"));
+    }
+
+    [Fact]
+    public async Task A_lease_runs_out_on_the_redis_clock_whatever_the_replicas_clocks_say()
+    {
+        var entry = Entry("github:1", "us", Start);
+        await Store.AppendAsync([entry], Ct);
+        var lease = (await Store.TryClaimAsync(entry.Lane, TimeSpan.FromSeconds(30), Ct))!;
+        var aheadByTenMinutes = new RedisMailboxStore(redis.Connection!, _prefix, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Start.AddMinutes(10)));
+
+        Time.Advance(TimeSpan.FromHours(1));
+        (await Open().TryClaimAsync(entry.Lane, TimeSpan.FromSeconds(30), Ct)).Should().BeNull("the app's clock does not end a Redis lease");
+        (await aheadByTenMinutes.TryClaimAsync(entry.Lane, TimeSpan.FromSeconds(30), Ct)).Should().BeNull("nor does a replica's clock that runs ahead");
+
+        // The last renewal of a replica about to die: from here only Redis's clock moves.
+        (await Store.RenewAsync(lease, TimeSpan.FromMilliseconds(50), Ct)).Should().NotBeNull();
+        MailboxLease? taken = null;
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); taken is null && DateTime.UtcNow < deadline; await Task.Delay(20, Ct))
+        {
+            taken = await aheadByTenMinutes.TryClaimAsync(entry.Lane, TimeSpan.FromSeconds(30), Ct);
+        }
+
+        taken.Should().NotBeNull("Redis expired the dead replica's lease by itself");
+        (await Store.RenewAsync(lease, TimeSpan.FromSeconds(30), Ct)).Should().BeNull("the lease was lost");
+        (await Store.RescheduleAsync(lease, entry.DeliveryId, Start.AddHours(2), Ct)).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_lease_written_without_an_expiry_by_an_older_version_is_honoured_then_left_to_redis()
+    {
+        var entry = Entry("github:1", "us", Start);
+        await Store.AppendAsync([entry], Ct);
+        var db = redis.Connection!.GetDatabase();
+        RedisKey leaseKey = $"{_prefix}:{{{entry.Mailbox}}}:l:{entry.Region}";
+        await db.StringSetAsync(leaseKey, "oldtoken|" + Start.AddSeconds(30).ToUnixTimeMilliseconds());
+
+        (await Store.TryClaimAsync(entry.Lane, TimeSpan.FromSeconds(30), Ct)).Should().BeNull("the old lease still holds on the app's clock");
+        (await db.KeyTimeToLiveAsync(leaseKey)).Should().NotBeNull().And.BeLessThanOrEqualTo(TimeSpan.FromSeconds(30));
+
+        await PassTimeAsync(TimeSpan.FromSeconds(31));
+        (await Store.TryClaimAsync(entry.Lane, TimeSpan.FromSeconds(30), Ct)).Should().NotBeNull();
+    }
+
+    [Fact]
     public async Task An_append_to_an_unreachable_redis_throws()
     {
         using var refused = new RefusedPort();
@@ -50,6 +175,12 @@ public sealed class RedisClusterMailboxStoreTests(RedisCluster cluster) : Mailbo
     private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..12];
 
     private protected override IMailboxStore CreateStore() => new RedisMailboxStore(cluster.Connection, _prefix, Time);
+
+    private protected override async Task PassTimeAsync(TimeSpan elapsed)
+    {
+        await base.PassTimeAsync(elapsed);
+        await RedisLeaseClock.AdvanceAsync(cluster.Connection, _prefix, elapsed);
+    }
 
     [Fact]
     public async Task The_cluster_really_refuses_a_script_that_reaches_another_node()
