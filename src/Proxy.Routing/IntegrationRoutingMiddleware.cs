@@ -45,6 +45,9 @@ internal sealed class IntegrationRoutingMiddleware(
         var read = await WebhookRequestReader.ReadAsync(context, settings.MaxBodyBytes, settings.BodyReadTimeout);
         if (read.Request is not { } webhook)
         {
+            // The rest of a body that could not be read is not drained (Kestrel would log its failure as an error for
+            // every broken body a sender sends): this connection ends with the answer.
+            ProblemResponse.CloseConnectionAfter(context.Response);
             await dispatcher.RejectAsync(context, provider, activity, read.Status, read.ProblemType!, read.Detail!);
             return;
         }

@@ -234,6 +234,27 @@ public class RoutingEndToEndTests
         response.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
     }
 
+    [Theory]
+    [InlineData("/extensions/slack/event/")]
+    [InlineData("/plain/eu/x")]
+    public async Task A_body_whose_framing_breaks_is_answered_400_and_ends_its_connection_instead_of_being_drained(string path)
+    {
+        await using var proxy = await ProxyHarness.StartAsync();
+        var json = "{\"type\":\"event_callback\",\"team_id\":\"TEU\"}"u8.ToArray();
+        var body = Encoding.ASCII.GetBytes($"{json.Length:x}\r\n").Concat(json)
+            .Concat("\r\n0\r\nX-Trailer: a\0b\r\n\r\n"u8.ToArray()).ToArray();
+        // Kept alive (no Connection: close from the sender), so only the proxy can end the connection.
+        byte[] request = [.. Encoding.ASCII.GetBytes($"POST {path} HTTP/1.1\r\nHost: edge\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"), .. body];
+
+        var answer = await RawHttp.SendAsync(new Uri(proxy.App.Urls.First()), request);
+
+        answer!.Status.Should().Be(400);
+        answer.Header("Content-Type").Should().StartWith("application/problem+json");
+        // Kestrel drains what is left of a kept-alive request and logs the broken trailer as an error when it cannot.
+        answer.Header("Connection").Should().Be("close");
+        proxy.TotalRegionRequests.Should().Be(0);
+    }
+
     [Fact]
     public async Task A_sender_that_stalls_mid_body_gets_408_and_the_proxy_keeps_serving()
     {

@@ -25,6 +25,11 @@ internal sealed class EdgeRequestMiddleware(RequestDelegate next, IOptionsMonito
 
         if (!context.Response.HasStarted && context.Features.Get<IForwarderErrorFeature>() is { } error)
         {
+            if (error.Error is ForwarderError.RequestBodyClient or ForwarderError.RequestBodyCanceled)
+            {
+                ProblemResponse.CloseConnectionAfter(context.Response);
+            }
+
             var status = context.Response.StatusCode is >= 400 and var written ? written : StatusCodes.Status502BadGateway;
             await ProblemResponse.WriteAsync(context, status, ProblemTypes.ForStatus(status), ProblemResponse.TitleFor(status),
                 $"the upstream could not be reached ({error.Error})");

@@ -60,6 +60,21 @@ public static class ProblemResponse
         await context.Response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
     }
 
+    /// <summary>
+    /// Ends the connection with this answer (<c>Connection: close</c>, set as the headers go out, so it survives the
+    /// clearing a problem answer does). For a request body that could not be read: Kestrel would otherwise try to drain
+    /// the rest and log its failure as an error, once per broken body a sender chooses to send.
+    /// </summary>
+    public static void CloseConnectionAfter(HttpResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        response.OnStarting(static state =>
+        {
+            ((HttpResponse)state).Headers.Connection = "close";
+            return Task.CompletedTask;
+        }, response);
+    }
+
     public static string TitleFor(int status) => status switch
     {
         400 => "Bad Request",
