@@ -62,6 +62,47 @@ public static class MailboxAdminEndpoints
                 d.Entry.Attempts, d.Cause.Reason, d.Cause.LastStatus, d.Cause.LastError, d.DeadAt, d.Entry.Body.Length)).ToList()));
         });
 
+        // Bulk replay: the dead letters of one mailbox (or all) that died within [since, until), oldest received first,
+        // at most limit of them a call; "more" says another call would find further ones.
+        group.MapPost("/dead-letters/replay", async (IMailboxStore store, IMailboxSignal signal, string? mailbox, DateTimeOffset? since,
+            DateTimeOffset? until, int? limit, CancellationToken cancellationToken) =>
+        {
+            if (LimitProblem(limit) is { } problem)
+            {
+                return problem;
+            }
+
+            if (mailbox is not null && !MailboxNames.IsValid(mailbox, allowColon: true))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "invalid-mailbox", "Invalid mailbox name", $"'{mailbox}' is not a mailbox name.");
+            }
+
+            if (since is { } from && until is { } to && to <= from)
+            {
+                return Problem(StatusCodes.Status400BadRequest, "invalid-time-range", "Invalid time range", $"until ({to:O}) must be after since ({from:O}).");
+            }
+
+            var letters = await store.ListDeadLettersAsync(mailbox, MaxLimit, cancellationToken).ConfigureAwait(false);
+            var chosen = letters.Where(d => (since is null || d.DeadAt >= since) && (until is null || d.DeadAt < until))
+                .OrderBy(d => d.Entry.ReceivedAt).ToList();
+            var take = limit ?? DefaultLimit;
+            var replayed = new List<string>();
+            foreach (var letter in chosen.Take(take))
+            {
+                if (await store.ReplayDeadLetterAsync(letter.Entry.DeliveryId, cancellationToken).ConfigureAwait(false))
+                {
+                    replayed.Add(letter.Entry.DeliveryId);
+                }
+            }
+
+            if (replayed.Count > 0)
+            {
+                signal.Notify("");
+            }
+
+            return Results.Ok(new BulkReplayResult(replayed.Count, replayed, chosen.Count > take || letters.Count == MaxLimit));
+        });
+
         group.MapPost("/dead-letters/{deliveryId}/replay", async (IMailboxStore store, IMailboxSignal signal, string deliveryId, CancellationToken cancellationToken) =>
         {
             if (!await store.ReplayDeadLetterAsync(deliveryId, cancellationToken).ConfigureAwait(false))
@@ -103,4 +144,6 @@ public static class MailboxAdminEndpoints
         string Reason, int? LastStatus, string? LastError, DateTimeOffset DeadAt, int BodyBytes);
 
     private sealed record ReplayResult(string DeliveryId, string Status);
+
+    private sealed record BulkReplayResult(int Replayed, IReadOnlyList<string> DeliveryIds, bool More);
 }

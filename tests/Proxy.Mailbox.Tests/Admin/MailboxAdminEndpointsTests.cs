@@ -104,6 +104,38 @@ public sealed class MailboxAdminEndpointsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Dead_letters_are_replayed_in_bulk_by_mailbox_and_by_the_time_they_died()
+    {
+        var (client, store) = await StartAsync(Key);
+        var early = Entry("github:1", "us", Start);
+        var late = Entry("github:1", "us", Start.AddSeconds(1));
+        var other = Entry("github:2", "us", Start);
+        await store.AppendAsync([early], Ct);
+        await store.AppendAsync([late], Ct);
+        await store.AppendAsync([other], Ct);
+        var cause = new DeadLetterCause("attempts_exceeded", 500, null);
+        await store.DeadLetterAsync(early.Lane, early.DeliveryId, cause, Ct);
+        await store.DeadLetterAsync(other.Lane, other.DeliveryId, cause, Ct);
+        _time.Advance(TimeSpan.FromHours(1));
+        var cut = _time.GetUtcNow();
+        await store.DeadLetterAsync(late.Lane, late.DeliveryId, cause, Ct);
+
+        var byTime = await client.PostAsync($"/admin/mailbox/dead-letters/replay?mailbox=github:1&until={Uri.EscapeDataString(cut.ToString("O"))}", null, Ct);
+        var rest = await client.PostAsync("/admin/mailbox/dead-letters/replay?mailbox=github:1", null, Ct);
+        var badRange = await client.PostAsync($"/admin/mailbox/dead-letters/replay?since={Uri.EscapeDataString(cut.ToString("O"))}&until={Uri.EscapeDataString(cut.AddHours(-1).ToString("O"))}", null, Ct);
+
+        var first = await byTime.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        first.GetProperty("replayed").GetInt32().Should().Be(1);
+        first.GetProperty("deliveryIds").EnumerateArray().Single().GetString().Should().Be(early.DeliveryId);
+        first.GetProperty("more").GetBoolean().Should().BeFalse();
+        (await rest.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("deliveryIds").EnumerateArray().Select(d => d.GetString())
+            .Should().Equal(late.DeliveryId);
+        (await store.PeekAsync(early.Lane, 10, Ct)).Select(e => e.DeliveryId).Should().Equal(early.DeliveryId, late.DeliveryId);
+        (await store.ListDeadLettersAsync(null, 10, Ct)).Select(d => d.Entry.DeliveryId).Should().Equal(other.DeliveryId);
+        await ShouldBeProblemAsync(badRange, HttpStatusCode.BadRequest, "invalid-time-range");
+    }
+
+    [Fact]
     public async Task An_unknown_dead_letter_is_a_404_problem()
     {
         var (client, _) = await StartAsync(Key);
