@@ -64,6 +64,15 @@ public sealed class DirectoryRedisEndToEndTests(RedisServer redis) : IClassFixtu
         await using var second = ProxyProcess.Start($"ConfigDir={first.ConfigDir}", "Directory:Source=Control",
             $"Redis:ConnectionString={redis.ConnectionString}", "Mailbox:Store=Sqlite", $"Mailbox:DataDir={Path.Combine(first.ConfigDir, "data-second")}");
         await second.WaitReadyAsync(body => Check(body, "directory-cache").GetProperty("data").GetProperty("invalidation.subscribed").GetString() == "True");
+        // The publishing proxy too: its connection is opened by its own subscription, and a publish that has to wait for
+        // the connection on a loaded machine can outlast Redis:OperationTimeout.
+        var connected = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < connected && Check(await first.Client.GetStringAsync("/readyz"), "directory-cache")
+            .GetProperty("data").GetProperty("invalidation.subscribed").GetString() != "True")
+        {
+            await Task.Delay(50);
+        }
+
         var path = ControlDirectoryStub.IntegrationPath("slack", "TINV");
 
         Region(await CommandAsync(second.Client, "TINV")).Should().Be("eu");
