@@ -12,9 +12,35 @@ if (args.Contains("--billing-only"))
     billing.Configuration["Billing:Enabled"] = "true";
     billing.Services.AddBillingConsumer(billing.Configuration);
     billing.Services.AddProxyTelemetry(billing.Configuration, "edge-proxy-billing");
-    await billing.Build().RunAsync();
-    return;
+    IHost consumer;
+    try
+    {
+        consumer = billing.Build();
+        await consumer.StartAsync();
+    }
+    catch (Exception ex)
+    {
+        return StartupFailure.Report(ex);
+    }
+
+    await consumer.WaitForShutdownAsync();
+    return 0;
 }
 
-await using var app = ProxyApplication.Build(args);
-await app.RunAsync();
+WebApplication app;
+try
+{
+    app = ProxyApplication.Build(args);
+    await app.StartAsync();
+}
+catch (Exception ex)
+{
+    return StartupFailure.Report(ex);
+}
+
+await using (app)
+{
+    await app.WaitForShutdownAsync();
+}
+
+return 0;

@@ -46,6 +46,21 @@ public sealed class ProxyProcess : IAsyncDisposable
         return proxy;
     }
 
+    /// <summary>The exit code once the process ended on its own within <paramref name="timeout"/> (all its output read).</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Waits until <c>/readyz</c> answers 200 with a body that satisfies <paramref name="ready"/>.</summary>
     public async Task WaitReadyAsync(Func<string, bool> ready)
     {

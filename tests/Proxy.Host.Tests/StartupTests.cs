@@ -16,6 +16,9 @@ public class StartupTests
     [InlineData("Directory:Control:Timeout=00:00:00", "Directory:Control:Timeout must be a positive duration (was 00:00:00).")]
     [InlineData("Directory:Control:IntegrationByIdPath=/integrations", "Directory:Control:IntegrationByIdPath must contain {integrationId}")]
     [InlineData("Redis:OperationTimeout=00:00:00", "Redis:OperationTimeout")]
+    [InlineData("Routing:MaxConcurrentFanOutLegs=0", "Routing:MaxConcurrentFanOutLegs must be at least 1 (was 0).")]
+    [InlineData("RateLimits:ClientIp:TokensPerSecond=-1", "RateLimits:ClientIp:TokensPerSecond must be 0 (no limit) or more (was -1).")]
+    [InlineData("RateLimits:TrustedProxies:0=lb.internal", "RateLimits:TrustedProxies:0 must be an address or a CIDR range")]
     [InlineData("Signing:Keys:0:Id=k1", "Signing:Keys:0:Secret must be at least 32 bytes of UTF-8 (was 0).")]
     [InlineData("Signing:Keys:0:Secret=0123456789abcdef0123456789abcdef", "Signing:Keys:0:Id must be 1 to 64 letters")]
     public async Task Invalid_settings_stop_the_start_with_an_error_that_names_the_key(string setting, string key)
@@ -26,6 +29,20 @@ public class StartupTests
         };
 
         (await start.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(key);
+    }
+
+    [Fact]
+    public async Task The_host_process_reports_a_bad_setting_in_one_line_and_exits_1_instead_of_crashing()
+    {
+        await using var proxy = ProxyProcess.Start("Routing:MaxBodyBytes=0");
+
+        var exitCode = await proxy.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        exitCode.Should().Be(1);
+        var lines = proxy.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines.Should().ContainSingle(l => l.StartsWith("edge-proxy: cannot start:", StringComparison.Ordinal)
+            && l.Contains("Routing:MaxBodyBytes", StringComparison.Ordinal));
+        proxy.Output.Should().NotContain("Unhandled exception");
     }
 
     [Fact]
