@@ -1,9 +1,27 @@
 using Proxy.Billing;
 using Proxy.Host;
 
-if (args.Contains("--billing-only"))
+IHost host;
+try
 {
-    // The billing consumer alone: no Kestrel, no proxy.
+    host = args.Contains("--billing-only") ? BillingOnly(args) : ProxyApplication.Build(args);
+    await host.StartAsync();
+}
+catch (Exception ex)
+{
+    return StartupFailure.Report(ex);
+}
+
+using (host)
+{
+    await host.WaitForShutdownAsync();
+}
+
+return 0;
+
+// The billing consumer alone: no Kestrel, no proxy.
+static IHost BillingOnly(string[] args)
+{
     var billing = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
     {
         Args = args.Where(a => a != "--billing-only").ToArray(),
@@ -12,35 +30,5 @@ if (args.Contains("--billing-only"))
     billing.Configuration["Billing:Enabled"] = "true";
     billing.Services.AddBillingConsumer(billing.Configuration);
     billing.Services.AddProxyTelemetry(billing.Configuration, "edge-proxy-billing");
-    IHost consumer;
-    try
-    {
-        consumer = billing.Build();
-        await consumer.StartAsync();
-    }
-    catch (Exception ex)
-    {
-        return StartupFailure.Report(ex);
-    }
-
-    await consumer.WaitForShutdownAsync();
-    return 0;
+    return billing.Build();
 }
-
-WebApplication app;
-try
-{
-    app = ProxyApplication.Build(args);
-    await app.StartAsync();
-}
-catch (Exception ex)
-{
-    return StartupFailure.Report(ex);
-}
-
-await using (app)
-{
-    await app.WaitForShutdownAsync();
-}
-
-return 0;

@@ -75,30 +75,10 @@ public static class ProxyApplication
         // Per client address, before anything is read; the per-integration limit follows the parser (RateLimits).
         app.UseEdgeRateLimits();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/readyz", new HealthCheckOptions
-        {
-            Predicate = check => check.Tags.Contains("ready"),
-            ResponseWriter = WriteHealthAsync,
-            // Degraded (Redis away: routing goes on from memory and control) is still ready.
-            ResultStatusCodes =
-            {
-                [HealthStatus.Healthy] = StatusCodes.Status200OK,
-                [HealthStatus.Degraded] = StatusCodes.Status200OK,
-                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
-            },
-        });
+        // Degraded (Redis away: routing goes on from memory and control) is still ready.
+        app.MapHealthChecks("/readyz", Readiness("ready", degradedIsReady: true));
         // The billing consumer alone: 503 when it cannot consume (in /readyz it is only Degraded, see docs/BILLING.md).
-        app.MapHealthChecks("/readyz/billing", new HealthCheckOptions
-        {
-            Predicate = check => check.Tags.Contains("billing"),
-            ResponseWriter = WriteHealthAsync,
-            ResultStatusCodes =
-            {
-                [HealthStatus.Healthy] = StatusCodes.Status200OK,
-                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
-                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
-            },
-        });
+        app.MapHealthChecks("/readyz/billing", Readiness("billing", degradedIsReady: false));
         app.MapMailboxAdmin();
         app.MapDirectoryAdmin();
         app.MapReverseProxy(pipeline =>
@@ -110,6 +90,18 @@ public static class ProxyApplication
         });
         return app;
     }
+
+    private static HealthCheckOptions Readiness(string tag, bool degradedIsReady) => new()
+    {
+        Predicate = check => check.Tags.Contains(tag),
+        ResponseWriter = WriteHealthAsync,
+        ResultStatusCodes =
+        {
+            [HealthStatus.Healthy] = StatusCodes.Status200OK,
+            [HealthStatus.Degraded] = degradedIsReady ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable,
+            [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+        },
+    };
 
     private static Task WriteHealthAsync(HttpContext context, HealthReport report)
     {

@@ -26,10 +26,7 @@ public static class AdminListener
         var urls = (configuration[UrlsKey] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var url in urls)
         {
-            // Kestrel's own wildcards ("*" and "+") are not URI hosts; check the rest as a URL.
-            var checkable = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
-            if (!Uri.TryCreate(checkable, UriKind.Absolute, out var uri) || uri.Scheme != "http" || uri.IsDefaultPort && !checkable.Contains(":80", StringComparison.Ordinal)
-                || uri.Port == 0 || uri.AbsolutePath != "/")
+            if (Parse(url) is null)
             {
                 throw new Microsoft.Extensions.Options.OptionsValidationException(UrlsKey, typeof(AdminListener),
                     [$"{UrlsKey} must list http URLs with an explicit, non-zero port, e.g. http://127.0.0.1:9091 (was '{url}')."]);
@@ -39,12 +36,26 @@ public static class AdminListener
         return urls;
     }
 
+    /// <summary>An admin URL as a URI when it is absolute http with an explicit, non-zero port and no path; else null.</summary>
+    private static Uri? Parse(string url)
+    {
+        // Kestrel's own wildcards ("*" and "+") are not URI hosts; check the rest as a URL.
+        var checkable = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
+        if (!Uri.TryCreate(checkable, UriKind.Absolute, out var uri) || uri.Scheme != "http" || uri.Port == 0 || uri.AbsolutePath != "/")
+        {
+            return null;
+        }
+
+        // The port must be written out (":80" included): the authority as written, past any IPv6 brackets.
+        var authority = checkable[(checkable.IndexOf("://", StringComparison.Ordinal) + 3)..].Split('/')[0];
+        return authority.LastIndexOf(':') > authority.LastIndexOf(']') ? uri : null;
+    }
+
     /// <summary>Separates the admin listener from the public one when <c>Admin:Urls</c> is set; does nothing otherwise.</summary>
     public static IApplicationBuilder UseAdminListener(this IApplicationBuilder app, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var ports = Urls(configuration).Select(url => new Uri(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal)
-            .Replace("://+", "://0.0.0.0", StringComparison.Ordinal)).Port).ToHashSet();
+        var ports = Urls(configuration).Select(url => Parse(url)!.Port).ToHashSet();
         if (ports.Count == 0)
         {
             return app;

@@ -111,26 +111,25 @@ internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSen
     private async Task<RateLimitLease?> AcquireLegsAsync(WebhookExchange exchange, int legs)
     {
         var limiter = Limiter(exchange.Settings.MaxConcurrentFanOutLegs);
-        RateLimitLease lease;
         try
         {
-            lease = await limiter.Limiter.AcquireAsync(Math.Min(legs, limiter.Permits), exchange.Deadline);
+            var lease = await limiter.Limiter.AcquireAsync(Math.Min(legs, limiter.Permits), exchange.Deadline);
+            if (lease.IsAcquired)
+            {
+                return lease;
+            }
+
+            lease.Dispose();
         }
-        catch (OperationCanceledException) when (!exchange.Context.RequestAborted.IsCancellationRequested)
-        {
-            lease = FailedLease.Instance;
-        }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (exchange.Context.RequestAborted.IsCancellationRequested)
         {
             return null;
         }
-
-        if (lease.IsAcquired)
+        catch (OperationCanceledException)
         {
-            return lease;
+            // The deadline passed while waiting for slots: refused like a full queue.
         }
 
-        lease.Dispose();
         metrics.RateLimited("fan_out_legs", exchange.Provider);
         await ProblemResponse.WriteAsync(exchange.Context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.FanOutSaturated,
             ProblemResponse.TitleFor(503), $"{limiter.Permits} region calls of other webhooks are in flight; retry later",
@@ -159,21 +158,6 @@ internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSen
     private LegLimiter? _limiter;
 
     private sealed record LegLimiter(int Permits, ConcurrencyLimiter Limiter);
-
-    private sealed class FailedLease : RateLimitLease
-    {
-        public static readonly FailedLease Instance = new();
-
-        public override bool IsAcquired => false;
-
-        public override IEnumerable<string> MetadataNames => [];
-
-        public override bool TryGetMetadata(string metadataName, out object? metadata)
-        {
-            metadata = null;
-            return false;
-        }
-    }
 
     private async Task WriteFailureAsync(WebhookExchange exchange, IReadOnlyList<string> regions, List<LegResult> failures, bool timedOut)
     {
