@@ -19,6 +19,38 @@ internal static class HostingExtensions
         return File.Exists(Path.Combine(current, "appsettings.json")) ? current : AppContext.BaseDirectory;
     }
 
+    /// <summary>Where the proxy listens when nothing says otherwise: port 8080 on every interface.</summary>
+    public const string DefaultUrls = "http://0.0.0.0:8080";
+
+    /// <summary>
+    /// The public listen addresses: <c>urls</c> as ASP.NET Core reads it (<c>--urls</c>, <c>URLS</c> or
+    /// <c>ASPNETCORE_URLS</c>), else <c>HTTP_PORTS</c> / <c>HTTPS_PORTS</c>, else <see cref="DefaultUrls"/>. The default is
+    /// applied here rather than in appsettings.json, where it would override the environment.
+    /// </summary>
+    public static void UseDefaultUrls(this ConfigureWebHostBuilder webHost, IConfiguration configuration)
+    {
+        if (string.IsNullOrWhiteSpace(configuration["urls"]) && string.IsNullOrWhiteSpace(configuration["http_ports"])
+            && string.IsNullOrWhiteSpace(configuration["https_ports"]))
+        {
+            webHost.UseUrls(DefaultUrls);
+        }
+    }
+
+    /// <summary>
+    /// A relative <c>Mailbox:DataDir</c> is resolved against the content root, like the config folder: the mailbox lands
+    /// in the checkout's (or the published folder's) <c>data/</c> whichever directory the process was started from.
+    /// </summary>
+    public static void ResolveDataDir(this IConfigurationManager configuration, string contentRoot)
+    {
+        const string key = "Mailbox:DataDir";
+        var dir = configuration[key];
+        dir = string.IsNullOrWhiteSpace(dir) ? "data" : dir;
+        if (!Path.IsPathRooted(dir))
+        {
+            configuration[key] = Path.GetFullPath(Path.Combine(contentRoot, dir));
+        }
+    }
+
     /// <summary>The routes file (<c>{ConfigDir}/proxy.json</c>): hot reloaded, a broken edit is rejected and logged.</summary>
     public static ConfigFileStatus AddRoutesFile(this IConfigurationManager configuration, string contentRoot)
     {

@@ -29,6 +29,8 @@ public static class ProxyApplication
             DemoSilos.ApplyDefaults(builder.Configuration, args);
         }
 
+        builder.WebHost.UseDefaultUrls(builder.Configuration);
+        builder.Configuration.ResolveDataDir(contentRoot);
         var routesFile = builder.Configuration.AddRoutesFile(contentRoot);
         builder.Services.AddSingleton(routesFile);
 
@@ -36,7 +38,7 @@ public static class ProxyApplication
         var adminUrls = AdminListener.Urls(builder.Configuration);
         if (adminUrls.Count > 0)
         {
-            var publicUrls = builder.Configuration["urls"] ?? "http://localhost:5000";
+            var publicUrls = builder.Configuration["urls"] ?? HostingExtensions.DefaultUrls;
             builder.WebHost.UseUrls([.. publicUrls.Split(';', StringSplitOptions.RemoveEmptyEntries), .. adminUrls]);
         }
 
