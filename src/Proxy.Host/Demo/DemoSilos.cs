@@ -62,11 +62,10 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
         LogReceived(logger, silo, context.Request.Method, path, body.Length, deliveryId);
         context.Response.ContentType = "application/json";
 
-        // Slack's url_verification expects its challenge echoed back; control owns it.
-        if (TryReadChallenge(body.ToArray()) is { } challenge)
+        // Handshakes a provider checks before it sends anything else; control owns them.
+        if (HandshakeAnswer(context.Request.Path, body.ToArray()) is { } handshake)
         {
-            await context.Response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, string> { ["challenge"] = challenge }),
-                context.RequestAborted);
+            await context.Response.WriteAsync(handshake, context.RequestAborted);
             return;
         }
 
@@ -81,15 +80,30 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
         await context.Response.WriteAsync(JsonSerializer.Serialize(answer), context.RequestAborted);
     }
 
-    private static string? TryReadChallenge(byte[] body)
+    /// <summary>
+    /// Slack's <c>url_verification</c> expects its challenge echoed back; a Discord PING (interaction type 1) expects a
+    /// PONG (<c>{"type":1}</c>), or Discord refuses the interactions endpoint.
+    /// </summary>
+    private static string? HandshakeAnswer(PathString path, byte[] body)
     {
         try
         {
             using var document = JsonDocument.Parse(body);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("type", out var type) && type.ValueEquals("url_verification")
-                && document.RootElement.TryGetProperty("challenge", out var challenge)
-                ? challenge.GetString()
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var type))
+            {
+                return null;
+            }
+
+            if (type.ValueKind == JsonValueKind.String && type.ValueEquals("url_verification")
+                && root.TryGetProperty("challenge", out var challenge) && challenge.ValueKind == JsonValueKind.String)
+            {
+                return JsonSerializer.Serialize(new Dictionary<string, string?> { ["challenge"] = challenge.GetString() });
+            }
+
+            return type.ValueKind == JsonValueKind.Number && type.TryGetInt32(out var kind) && kind == 1
+                && path.StartsWithSegments("/extensions/discord", StringComparison.OrdinalIgnoreCase)
+                ? """{"type":1}"""
                 : null;
         }
         catch (JsonException)
