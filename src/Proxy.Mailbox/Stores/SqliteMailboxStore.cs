@@ -115,7 +115,16 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
             CREATE INDEX IF NOT EXISTS ix_mailbox_dead_letters_mailbox ON mailbox_dead_letters (mailbox, dead_at);
             CREATE INDEX IF NOT EXISTS ix_mailbox_dead_letters_dead_at ON mailbox_dead_letters (dead_at);
             """);
-        MigrateToSharedBodies();
+        try
+        {
+            MigrateToSharedBodies();
+        }
+        catch
+        {
+            _connection.Dispose();
+            throw;
+        }
+
         _reader = new SqliteConnection(connectionString);
         _reader.Open();
         _writer = Task.Factory.StartNew(WriteLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
