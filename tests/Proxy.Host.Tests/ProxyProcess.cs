@@ -85,6 +85,13 @@ public sealed class ProxyProcess : IAsyncDisposable
         throw new TimeoutException("the proxy process did not become ready:\n" + Output);
     }
 
+    /// <summary>SIGKILL: no shutdown hook, no drain, no flush; returns once the process is gone.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();

@@ -9,7 +9,9 @@ internal interface IMailboxStore
     /// <summary>
     /// Stores the entries of one accepted webhook (all with the same mailbox name, one per region), all or none,
     /// each at the tail of its lane. When the task completes the entries are durable; on any failure it throws and
-    /// nothing was stored, so the accept path answers 503 and the sender retries.
+    /// nothing was stored, so the accept path answers 503 and the sender retries. Concurrent calls share one durable
+    /// write (group commit); each completes only after the write that holds its own entries. A webhook for several
+    /// regions with one body is stored with that body once, referenced by each region's entry.
     /// </summary>
     Task AppendAsync(IReadOnlyList<MailboxEntry> entries, CancellationToken cancellationToken = default);
 

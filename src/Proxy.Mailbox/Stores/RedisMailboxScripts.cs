@@ -35,7 +35,12 @@ internal static class RedisMailboxScripts
         end
         local function unsound(key)
           if redis.call('TYPE', key).ok ~= 'hash' then return 'missing' end
-          local f = redis.call('HMGET', key, 'id', 'm', 'r', 'mt', 'p', 'h', 'b', 'ra', 'n', 'a')
+          local f = redis.call('HMGET', key, 'id', 'm', 'r', 'mt', 'p', 'h', 'b', 'ra', 'n', 'a', 'wk')
+          if f[11] then
+            local shared = redis.call('HMGET', f[11], 'h', 'b')
+            f[6] = shared[1]
+            f[7] = shared[2]
+          end
           for i = 1, 7 do if not f[i] then return 'damaged' end end
           if not (whole_in(f[8], -62135596800000, 253402300799999) and whole_in(f[9], -62135596800000, 253402300799999)
             and whole_in(f[10], 0, 2147483647)) then return 'damaged' end
@@ -73,24 +78,60 @@ internal static class RedisMailboxScripts
 
         """;
 
+    /// <summary>
+    /// Lua shared by the scripts that read or delete entries. A webhook for several regions keeps its headers and body
+    /// once, in the hash <c>P:{m}:b:WEBHOOK</c> (fields <c>h</c>, <c>b</c> and <c>c</c>, the count of entries, live or dead,
+    /// that refer to it); each entry names it in its field <c>wk</c> instead of holding <c>h</c> and <c>b</c>.
+    /// <c>read_entry(key)</c> is the entry's HGETALL with the shared fields appended; <c>release_body(key)</c> drops the
+    /// entry's reference and deletes the body with its last one.
+    /// </summary>
+    private const string Bodies = """
+        local function read_entry(key)
+          local all = redis.call('HGETALL', key)
+          local wk = redis.call('HGET', key, 'wk')
+          if wk then
+            local shared = redis.call('HMGET', wk, 'h', 'b')
+            if shared[1] then all[#all + 1] = 'h'; all[#all + 1] = shared[1] end
+            if shared[2] then all[#all + 1] = 'b'; all[#all + 1] = shared[2] end
+          end
+          return all
+        end
+        local function release_body(key)
+          local wk = redis.call('HGET', key, 'wk')
+          if wk and redis.call('HINCRBY', wk, 'c', -1) <= 0 then redis.call('DEL', wk) end
+        end
+
+        """;
+
     /// <summary>Ids one script call takes out of a lane at most (the lane is looked at again on the next call).</summary>
     public const int QuarantineLimit = 100;
 
-    /// <summary>KEYS: seq, then (queue, entry) per entry. ARGV: 11 fields per entry. All or none: checks before writing.</summary>
+    /// <summary>
+    /// KEYS: seq, body, then (queue, entry) per entry. ARGV: shared ('1': one body hash for all entries, '0': each entry
+    /// keeps its own), headers, body, then <see cref="AppendWidth"/> fields per entry (headers and body unused when
+    /// shared). All or none: checks before writing.
+    /// </summary>
     public const string Append = """
-        local n = (#KEYS - 1) / 2
+        local n = (#KEYS - 2) / 2
         for i = 1, n do
-          if redis.call('EXISTS', KEYS[2 * i + 1]) == 1 then
-            return redis.error_reply('ERR duplicate delivery id ' .. ARGV[(i - 1) * 11 + 1])
+          if redis.call('EXISTS', KEYS[2 * i + 2]) == 1 then
+            return redis.error_reply('ERR duplicate delivery id ' .. ARGV[3 + (i - 1) * 11 + 1])
           end
         end
+        local shared = ARGV[1] == '1'
+        if shared then redis.call('HSET', KEYS[2], 'h', ARGV[2], 'b', ARGV[3], 'c', n) end
         for i = 1, n do
-          local a = (i - 1) * 11
+          local a = 3 + (i - 1) * 11
           local seq = redis.call('INCR', KEYS[1])
-          redis.call('HSET', KEYS[2 * i + 1], 'id', ARGV[a + 1], 'm', ARGV[a + 2], 'r', ARGV[a + 3], 'mt', ARGV[a + 4],
-            'p', ARGV[a + 5], 'h', ARGV[a + 6], 'b', ARGV[a + 7], 'ra', ARGV[a + 8], 'n', ARGV[a + 9], 'tp', ARGV[a + 10],
-            'a', ARGV[a + 11], 's', seq)
-          redis.call('ZADD', KEYS[2 * i], seq, ARGV[a + 1])
+          local key = KEYS[2 * i + 2]
+          redis.call('HSET', key, 'id', ARGV[a + 1], 'm', ARGV[a + 2], 'r', ARGV[a + 3], 'mt', ARGV[a + 4],
+            'p', ARGV[a + 5], 'ra', ARGV[a + 8], 'n', ARGV[a + 9], 'tp', ARGV[a + 10], 'a', ARGV[a + 11], 's', seq)
+          if shared then
+            redis.call('HSET', key, 'wk', KEYS[2])
+          else
+            redis.call('HSET', key, 'h', ARGV[a + 6], 'b', ARGV[a + 7])
+          end
+          redis.call('ZADD', KEYS[2 * i + 1], seq, ARGV[a + 1])
         end
         return n
         """;
@@ -155,12 +196,12 @@ internal static class RedisMailboxScripts
     /// KEYS: queue, mailbox dead set. ARGV: count, entryPrefix, nowMs, mailbox, region. Returns {entries, quarantined}:
     /// the first sound entries of the lane (at most count) as HGETALL arrays, and the pairs taken out on the way.
     /// </summary>
-    public const string PeekLane = Soundness + """
+    public const string PeekLane = Soundness + Bodies + """
         local q = {queue = KEYS[1], dead = KEYS[2], prefix = ARGV[2], now = tonumber(ARGV[3]), mailbox = ARGV[4], region = ARGV[5], found = {}}
         local entries = {}
         for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
           local why = unsound(ARGV[2] .. id)
-          if why then quarantine(q, id, why) else entries[#entries + 1] = redis.call('HGETALL', ARGV[2] .. id) end
+          if why then quarantine(q, id, why) else entries[#entries + 1] = read_entry(ARGV[2] .. id) end
         end
         return {entries, q.found}
         """;
@@ -169,10 +210,10 @@ internal static class RedisMailboxScripts
     /// KEYS: a mailbox's dead set. ARGV: count, entryPrefix.
     /// The first entries of the set as HGETALL arrays (empty for an id whose hash is gone).
     /// </summary>
-    public const string RangeEntries = """
+    public const string RangeEntries = Bodies + """
         local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
         local entries = {}
-        for i, id in ipairs(ids) do entries[i] = redis.call('HGETALL', ARGV[2] .. id) end
+        for i, id in ipairs(ids) do entries[i] = read_entry(ARGV[2] .. id) end
         return entries
         """;
 
@@ -194,8 +235,9 @@ internal static class RedisMailboxScripts
         """;
 
     /// <summary>KEYS: queue, entry. ARGV: id.</summary>
-    public const string Ack = """
+    public const string Ack = Bodies + """
         if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+          release_body(KEYS[2])
           redis.call('DEL', KEYS[2])
           return 1
         end
@@ -225,9 +267,9 @@ internal static class RedisMailboxScripts
         """;
 
     /// <summary>KEYS: entry. The entry as an HGETALL array when it is a dead letter, else an empty array.</summary>
-    public const string GetDead = """
+    public const string GetDead = Bodies + """
         if redis.call('HEXISTS', KEYS[1], 'dr') == 0 then return {} end
-        return redis.call('HGETALL', KEYS[1])
+        return read_entry(KEYS[1])
         """;
 
     /// <summary>KEYS: dead set, entry, seq. ARGV: id, nowMs, queuePrefix. Returns the region, or nil when it was no dead letter (or has no region).</summary>
@@ -244,8 +286,9 @@ internal static class RedisMailboxScripts
         """;
 
     /// <summary>KEYS: dead set, entry. ARGV: id.</summary>
-    public const string Purge = """
+    public const string Purge = Bodies + """
         if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+          release_body(KEYS[2])
           redis.call('DEL', KEYS[2])
           return 1
         end

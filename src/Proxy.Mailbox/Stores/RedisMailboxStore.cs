@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
@@ -21,15 +22,22 @@ internal interface IMailboxIndexRepair
 /// <item><c>P:{m}:l:REGION</c> string <c>token|expiresAtMs</c> with a Redis expiry (<c>PX</c>): the lane's lease, which runs
 /// out on Redis's clock, so replicas whose clocks disagree still never hold one lane together.</item>
 /// <item><c>P:{m}:seq</c> counter; <c>P:{m}:dead</c> sorted set of dead ids by dead-at.</item>
+/// <item><c>P:{m}:b:WEBHOOK</c> hash: the headers and body of a webhook for several regions, stored once, with the count
+/// of entries (live or dead) that refer to it; deleted with the last one.</item>
 /// </list>
+/// Appends waiting at the same moment are sent together (one pipelined flush of their scripts, then one index write
+/// for all of them), and each caller is answered when Redis acknowledged its own script and the index write.
 /// The global indexes (<c>P:{idx}:lanes</c> due lanes by due time, <c>P:{idx}:dead</c> and <c>P:{idx}:deadmb</c>) live in
 /// one slot by necessity. They are written after the mailbox data and are hints: a crash between the two writes
 /// is repaired by <see cref="RepairIndexesAsync"/>, which the drainer runs periodically.
 /// An id whose entry is gone or unreadable is taken out of its lane by the script that meets it (see
 /// <see cref="RedisMailboxScripts"/>), counted in <c>mailbox.orphans</c> and logged, so it never blocks its lane or the index.
 /// </summary>
-internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
+internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair, IDisposable
 {
+    /// <summary>Webhooks one pipelined flush carries at most; the rest go in the next flush, which starts at once.</summary>
+    public const int MaxAppendsPerFlush = 256;
+
     private readonly IConnectionMultiplexer _redis;
     private readonly string _prefix;
     private readonly TimeProvider _time;
@@ -38,6 +46,9 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     private readonly RedisKey _lanesIndex;
     private readonly RedisKey _deadIndex;
     private readonly RedisKey _deadMailboxes;
+    private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+    private long _flushes;
 
     public RedisMailboxStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time, MailboxMetrics? metrics = null, ILogger<RedisMailboxStore>? logger = null)
     {
@@ -51,42 +62,181 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
         _lanesIndex = $"{_prefix}:{{idx}}:lanes";
         _deadIndex = $"{_prefix}:{{idx}}:dead";
         _deadMailboxes = $"{_prefix}:{{idx}}:deadmb";
+        _writer = Task.Run(WriteLoopAsync);
     }
+
+    /// <summary>Pipelined flushes that carried at least one webhook since this store was created.</summary>
+    internal long Flushes => Interlocked.Read(ref _flushes);
 
     private IDatabase Db => _redis.GetDatabase();
 
     public async Task AppendAsync(IReadOnlyList<MailboxEntry> entries, CancellationToken cancellationToken = default)
     {
         EntryCodec.ThrowIfInvalidBatch(entries);
+        cancellationToken.ThrowIfCancellationRequested();
+        var pending = PrepareAppend(entries, cancellationToken);
+        if (!_appends.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(RedisMailboxStore), "the mailbox store is closed");
+        }
+
+        // A caller that gives up (its token) stops waiting; its script may still reach Redis with the flush it is in.
+        await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        _appends.Writer.TryComplete();
+        _writer.Wait(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>The append script's keys and arguments for one webhook (one entry per region), and its index members.</summary>
+    private PendingAppend PrepareAppend(IReadOnlyList<MailboxEntry> entries, CancellationToken cancellationToken)
+    {
         var mailbox = entries[0].Mailbox;
-        var keys = new RedisKey[1 + 2 * entries.Count];
-        var args = new RedisValue[RedisMailboxScripts.AppendWidth * entries.Count];
+        var shared = EntryCodec.SharesBody(entries);
+        var keys = new RedisKey[2 + 2 * entries.Count];
+        var args = new RedisValue[3 + RedisMailboxScripts.AppendWidth * entries.Count];
         keys[0] = SeqKey(mailbox);
+        keys[1] = BodyKey(mailbox, Guid.NewGuid().ToString("N"));
+        args[0] = shared ? "1" : "0";
+        args[1] = shared ? EntryCodec.WriteHeaders(entries[0].Headers) : RedisValue.EmptyString;
+        args[2] = shared ? entries[0].Body : RedisValue.EmptyString;
         for (var i = 0; i < entries.Count; i++)
         {
             var entry = entries[i];
-            keys[1 + 2 * i] = QueueKey(entry.Lane);
-            keys[2 + 2 * i] = EntryKey(mailbox, entry.DeliveryId);
-            var a = RedisMailboxScripts.AppendWidth * i;
+            keys[2 + 2 * i] = QueueKey(entry.Lane);
+            keys[3 + 2 * i] = EntryKey(mailbox, entry.DeliveryId);
+            var a = 3 + RedisMailboxScripts.AppendWidth * i;
             args[a] = entry.DeliveryId;
             args[a + 1] = entry.Mailbox;
             args[a + 2] = entry.Region;
             args[a + 3] = entry.Method;
             args[a + 4] = entry.PathAndQuery;
-            args[a + 5] = EntryCodec.WriteHeaders(entry.Headers);
-            args[a + 6] = entry.Body;
+            args[a + 5] = shared ? RedisValue.EmptyString : EntryCodec.WriteHeaders(entry.Headers);
+            args[a + 6] = shared ? RedisValue.EmptyString : entry.Body;
             args[a + 7] = EntryCodec.ToMilliseconds(entry.ReceivedAt);
             args[a + 8] = EntryCodec.DueMilliseconds(entry);
             args[a + 9] = entry.TraceParent ?? "";
             args[a + 10] = entry.Attempts;
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
-        await Db.ScriptEvaluateAsync(RedisMailboxScripts.Append, keys, args).ConfigureAwait(false);
-        // Data first, index second: a lane never appears in the data without having been offered to the index.
         var members = entries.Select(e => new SortedSetEntry(LaneMember(e.Lane), EntryCodec.DueMilliseconds(e))).ToArray();
-        await Db.SortedSetAddAsync(_lanesIndex, members, SortedSetWhen.NotExists).ConfigureAwait(false);
-        _metrics?.Saved(entries.Count);
+        return new PendingAppend(entries.Count, keys, args, members, cancellationToken);
+    }
+
+    /// <summary>
+    /// The group write. Takes every append queued at that moment, sends their scripts in one pipelined flush (with
+    /// <c>appendfsync always</c> Redis writes and fsyncs its AOF once for the commands of one event-loop pass before it
+    /// answers them), then offers all their lanes to the index in one <c>ZADD NX</c>: data first, index second, as for
+    /// one append. A caller whose script failed gets its error; the callers whose scripts succeeded are answered once
+    /// the index write succeeded, and all get its error if it failed (their webhooks may then be stored and delivered
+    /// twice after the sender retries: at-least-once).
+    /// </summary>
+    private async Task WriteLoopAsync()
+    {
+        var reader = _appends.Reader;
+        var batch = new List<PendingAppend>(MaxAppendsPerFlush);
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (batch.Count < MaxAppendsPerFlush && reader.TryRead(out var pending))
+            {
+                if (pending.CancellationToken.IsCancellationRequested)
+                {
+                    pending.Done.TrySetCanceled(pending.CancellationToken);
+                }
+                else
+                {
+                    batch.Add(pending);
+                }
+            }
+
+            try
+            {
+                await FlushAsync(batch).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // Whatever failed, the callers must hear it (and the loop must live on for the next appends).
+                foreach (var pending in batch)
+                {
+                    pending.Done.TrySetException(ex);
+                }
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task FlushAsync(List<PendingAppend> batch)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        var pipeline = Db.CreateBatch();
+        var scripts = new Task<RedisResult>[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            scripts[i] = pipeline.ScriptEvaluateAsync(RedisMailboxScripts.Append, batch[i].Keys, batch[i].Args);
+        }
+
+        pipeline.Execute();
+        var written = new List<PendingAppend>(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            try
+            {
+                await scripts[i].ConfigureAwait(false);
+                written.Add(batch[i]);
+            }
+            catch (Exception ex)
+            {
+                batch[i].Done.TrySetException(ex);
+            }
+        }
+
+        if (written.Count == 0)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _flushes);
+        try
+        {
+            await Db.SortedSetAddAsync(_lanesIndex, written.SelectMany(p => p.Members).ToArray(), SortedSetWhen.NotExists).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            foreach (var pending in written)
+            {
+                pending.Done.TrySetException(ex);
+            }
+
+            return;
+        }
+
+        foreach (var pending in written)
+        {
+            _metrics?.Saved(pending.Entries);
+            pending.Done.TrySetResult();
+        }
+    }
+
+    private sealed class PendingAppend(int entries, RedisKey[] keys, RedisValue[] args, SortedSetEntry[] members, CancellationToken cancellationToken)
+    {
+        public int Entries { get; } = entries;
+
+        public RedisKey[] Keys { get; } = keys;
+
+        public RedisValue[] Args { get; } = args;
+
+        public SortedSetEntry[] Members { get; } = members;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     public async Task<IReadOnlyList<MailboxLane>> GetDueLanesAsync(int limit, CancellationToken cancellationToken = default)
@@ -512,6 +662,8 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     private string EntryPrefix(string mailbox) => $"{MailboxTag(mailbox)}:e:";
 
     private RedisKey EntryKey(string mailbox, string deliveryId) => EntryPrefix(mailbox) + deliveryId;
+
+    private RedisKey BodyKey(string mailbox, string webhook) => $"{MailboxTag(mailbox)}:b:{webhook}";
 
     private static string LaneMember(MailboxLane lane) => lane.ToString();
 

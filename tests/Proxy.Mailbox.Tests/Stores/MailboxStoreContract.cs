@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using static Proxy.Mailbox.Tests.TestEntries;
 
@@ -36,6 +37,9 @@ public abstract class MailboxStoreContract : IAsyncLifetime
         Time.Advance(elapsed);
         return Task.CompletedTask;
     }
+
+    /// <summary>Shared bodies kept by the store (SQLite rows of <c>mailbox_bodies</c>, Redis <c>:b:</c> hashes).</summary>
+    private protected abstract Task<long> CountSharedBodiesAsync();
 
     public virtual ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
@@ -360,5 +364,92 @@ public abstract class MailboxStoreContract : IAsyncLifetime
         (await restarted.TryClaimAsync(kept.Lane, s_lease, Ct)).Should().BeNull("the lease survives too");
         (await restarted.ListDeadLettersAsync(null, 10, Ct)).Single().Entry.DeliveryId.Should().Be(dead.DeliveryId);
         (await restarted.GetStatsAsync(Ct)).Should().Be(new MailboxStats(1, 1, Start));
+    }
+
+    [Fact]
+    public async Task Concurrent_appends_are_all_stored_and_each_lane_keeps_the_order_of_its_caller()
+    {
+        // 8 mailboxes appended at the same time, each by one caller in sequence, each webhook for two regions.
+        const int Mailboxes = 8;
+        const int PerMailbox = 25;
+        var appended = new List<string>[Mailboxes];
+        await Task.WhenAll(Enumerable.Range(0, Mailboxes).Select(m => Task.Run(async () =>
+        {
+            appended[m] = [];
+            for (var i = 0; i < PerMailbox; i++)
+            {
+                var entries = MailboxEntry.ForRegions($"github:{m}", ["de", "us"], "POST", "/extensions/github/webhook/",
+                    [new("X-GitHub-Event", "push")], Encoding.UTF8.GetBytes($"{m}/{i}"), Start.AddSeconds(i));
+                await Store.AppendAsync(entries, Ct);
+                appended[m].Add($"{m}/{i}");
+            }
+        }, Ct)));
+
+        var reopened = Open();
+        for (var m = 0; m < Mailboxes; m++)
+        {
+            foreach (var region in new[] { "de", "us" })
+            {
+                var lane = await reopened.PeekAsync(new MailboxLane($"github:{m}", region), PerMailbox + 1, Ct);
+                lane.Select(e => Encoding.UTF8.GetString(e.Body.Span)).Should().Equal(appended[m], $"lane github:{m}/{region} has every append, in order");
+                lane.Should().OnlyContain(e => e.Headers.Single().Value == "push");
+            }
+        }
+
+        (await reopened.GetStatsAsync(Ct)).Pending.Should().Be(Mailboxes * PerMailbox * 2);
+    }
+
+    [Fact]
+    public async Task A_webhook_for_three_regions_keeps_one_body_until_its_last_entry_is_delivered_or_purged()
+    {
+        var body = AwkwardBytes();
+        var delivered = MailboxEntry.ForRegions("github:7", ["de", "eu", "us"], "POST", "/extensions/github/webhook/?a=1",
+            [new("Content-Type", "application/json"), new("X-GitHub-Event", "push")], body, Start);
+        var kept = MailboxEntry.ForRegions("github:8", ["de", "eu", "us"], "POST", "/extensions/github/webhook/",
+            [new("X-GitHub-Event", "issues")], "kept"u8.ToArray(), Start);
+        await Store.AppendAsync(delivered, Ct);
+        await Store.AppendAsync(kept, Ct);
+
+        (await CountSharedBodiesAsync()).Should().Be(2, "one body per webhook, not one per region");
+        foreach (var entry in delivered)
+        {
+            var read = (await Store.PeekAsync(entry.Lane, 10, Ct)).Single();
+            read.Body.ToArray().Should().Equal(body, $"region {entry.Region} reads the whole body");
+            read.Headers.Should().Equal(entry.Headers);
+            read.PathAndQuery.Should().Be("/extensions/github/webhook/?a=1");
+        }
+
+        (await Store.AckAsync(delivered[0].Lane, delivered[0].DeliveryId, Ct)).Should().BeTrue();
+        (await Store.AckAsync(delivered[1].Lane, delivered[1].DeliveryId, Ct)).Should().BeTrue();
+        (await CountSharedBodiesAsync()).Should().Be(2, "us still needs the first body");
+        (await Store.PeekAsync(delivered[2].Lane, 10, Ct)).Single().Body.ToArray().Should().Equal(body);
+        (await Store.AckAsync(delivered[2].Lane, delivered[2].DeliveryId, Ct)).Should().BeTrue();
+        (await CountSharedBodiesAsync()).Should().Be(1, "the first body went with its last entry");
+
+        // A dead letter keeps the body as long as it exists, replayed or not.
+        (await Store.AckAsync(kept[0].Lane, kept[0].DeliveryId, Ct)).Should().BeTrue();
+        (await Store.DeadLetterAsync(kept[1].Lane, kept[1].DeliveryId, new DeadLetterCause("not_found", 404, null), Ct)).Should().BeTrue();
+        (await Store.AckAsync(kept[2].Lane, kept[2].DeliveryId, Ct)).Should().BeTrue();
+        (await CountSharedBodiesAsync()).Should().Be(1);
+        var letter = (await Store.ListDeadLettersAsync("github:8", 10, Ct)).Single();
+        letter.Entry.Body.ToArray().Should().Equal("kept"u8.ToArray());
+        letter.Entry.Headers.Should().Equal(kept[1].Headers);
+        (await Store.ListDeadLettersAsync(null, 10, Ct)).Single().Entry.Body.ToArray().Should().Equal("kept"u8.ToArray());
+        (await Store.ReplayDeadLetterAsync(kept[1].DeliveryId, Ct)).Should().BeTrue();
+        (await Store.PeekAsync(kept[1].Lane, 10, Ct)).Single().Body.ToArray().Should().Equal("kept"u8.ToArray());
+        (await Store.DeadLetterAsync(kept[1].Lane, kept[1].DeliveryId, new DeadLetterCause("not_found", 404, null), Ct)).Should().BeTrue();
+        (await CountSharedBodiesAsync()).Should().Be(1);
+        (await Store.PurgeDeadLetterAsync(kept[1].DeliveryId, Ct)).Should().BeTrue();
+        (await CountSharedBodiesAsync()).Should().Be(0, "the body went with the purged dead letter, its last reference");
+    }
+
+    [Fact]
+    public async Task A_webhook_for_one_region_keeps_its_body_in_its_entry()
+    {
+        var entry = Entry("github:1", "us", Start, body: "alone");
+        await Store.AppendAsync([entry], Ct);
+
+        (await CountSharedBodiesAsync()).Should().Be(0);
+        (await Store.PeekAsync(entry.Lane, 10, Ct)).Single().Body.ToArray().Should().Equal("alone"u8.ToArray());
     }
 }
