@@ -21,6 +21,7 @@ internal interface IMailboxIndexRepair
 /// <item><c>P:{m}:e:ID</c> hash: the entry (live or dead).</item>
 /// <item><c>P:{m}:l:REGION</c> string <c>token|expiresAtMs</c> with a Redis expiry (<c>PX</c>): the lane's lease, which runs
 /// out on Redis's clock, so replicas whose clocks disagree still never hold one lane together.</item>
+/// <item><c>P:{m}:w:REGION</c> sorted set of the lane's ids in backoff by next attempt: the waiting set.</item>
 /// <item><c>P:{m}:seq</c> counter; <c>P:{m}:dead</c> sorted set of dead ids by dead-at.</item>
 /// <item><c>P:{m}:b:WEBHOOK</c> hash: the headers and body of a webhook for several regions, stored once, with the count
 /// of entries (live or dead) that refer to it; deleted with the last one.</item>
@@ -49,8 +50,11 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
     private long _flushes;
+    private readonly MailboxOrdering _ordering;
 
-    public RedisMailboxStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time, MailboxMetrics? metrics = null, ILogger<RedisMailboxStore>? logger = null)
+    /// <param name="ordering">Which lanes are due-head; null: every lane strictly in order.</param>
+    public RedisMailboxStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time, MailboxMetrics? metrics = null, ILogger<RedisMailboxStore>? logger = null,
+        MailboxOrdering? ordering = null)
     {
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentException.ThrowIfNullOrEmpty(keyPrefix);
@@ -59,6 +63,7 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
         _time = time;
         _metrics = metrics;
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _ordering = ordering ?? MailboxOrdering.StrictEverywhere;
         _lanesIndex = $"{_prefix}:{{idx}}:lanes";
         _deadIndex = $"{_prefix}:{{idx}}:dead";
         _deadMailboxes = $"{_prefix}:{{idx}}:deadmb";
@@ -251,8 +256,8 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
         var token = Guid.NewGuid().ToString("N");
         var now = Now();
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.Claim,
-            [LeaseKey(lane), QueueKey(lane), DeadKey(lane.Mailbox)],
-            [token, LeaseMilliseconds(duration), now, EntryPrefix(lane.Mailbox), lane.Mailbox, lane.Region]).ConfigureAwait(false))!;
+            [LeaseKey(lane), QueueKey(lane), DeadKey(lane.Mailbox), WaitKey(lane)],
+            [token, LeaseMilliseconds(duration), now, EntryPrefix(lane.Mailbox), lane.Mailbox, lane.Region, DueHeadFlag(lane)]).ConfigureAwait(false))!;
         var state = (int)result[0];
         var instant = (long)result[1];
         await ReportQuarantinedAsync(lane, result, 2, now).ConfigureAwait(false);
@@ -297,8 +302,8 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
         var now = Now();
         var lane = lease.Lane;
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.Release,
-            [LeaseKey(lane), QueueKey(lane), DeadKey(lane.Mailbox)],
-            [lease.Token, EntryPrefix(lane.Mailbox), now, lane.Mailbox, lane.Region]).ConfigureAwait(false))!;
+            [LeaseKey(lane), QueueKey(lane), DeadKey(lane.Mailbox), WaitKey(lane)],
+            [lease.Token, EntryPrefix(lane.Mailbox), now, lane.Mailbox, lane.Region, DueHeadFlag(lane)]).ConfigureAwait(false))!;
         var head = (long)result[0];
         await ReportQuarantinedAsync(lane, result, 1, now).ConfigureAwait(false);
         if (head == -1)
@@ -315,10 +320,73 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     {
         ArgumentNullException.ThrowIfNull(lane);
         var now = Now();
-        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.PeekLane, [QueueKey(lane), DeadKey(lane.Mailbox)],
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.PeekLane, [QueueKey(lane), DeadKey(lane.Mailbox), WaitKey(lane)],
             [count, EntryPrefix(lane.Mailbox), now, lane.Mailbox, lane.Region]).ConfigureAwait(false))!;
         await ReportQuarantinedAsync(lane, (RedisResult[])result[1]!, 0, now).ConfigureAwait(false);
         return ((RedisResult[])result[0]!).Select(r => ReadEntry(ReadHash(r), out _)).ToList();
+    }
+
+    public async Task<IReadOnlyList<MailboxEntry>> PeekDueAsync(MailboxLane lane, int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        var now = Now();
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.PeekDue, [QueueKey(lane), DeadKey(lane.Mailbox), WaitKey(lane)],
+            [count, EntryPrefix(lane.Mailbox), now, lane.Mailbox, lane.Region, RedisMailboxScripts.DueScanLimit]).ConfigureAwait(false))!;
+        await ReportQuarantinedAsync(lane, (RedisResult[])result[1]!, 0, now).ConfigureAwait(false);
+        return ((RedisResult[])result[0]!).Select(r => ReadEntry(ReadHash(r), out _)).ToList();
+    }
+
+    public async Task<MailboxLaneChange> RetryNowAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
+    {
+        var lanes = 0;
+        long entries = 0;
+        foreach (var lane in await LanesOfAsync(mailbox, region, cancellationToken).ConfigureAwait(false))
+        {
+            var now = Now();
+            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.RetryNow, [QueueKey(lane), WaitKey(lane)],
+                [EntryPrefix(lane.Mailbox), now]).ConfigureAwait(false))!;
+            if ((long)result[0] == 0)
+            {
+                continue;
+            }
+
+            lanes++;
+            entries += (long)result[1];
+            // Due now for every drainer; a lane still leased is put back by its claim attempt or its release.
+            await Db.SortedSetAddAsync(_lanesIndex, LaneMember(lane), now).ConfigureAwait(false);
+        }
+
+        return new MailboxLaneChange(lanes, entries);
+    }
+
+    public async Task<MailboxLaneChange> PurgeLanesAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
+    {
+        var lanes = 0;
+        long entries = 0;
+        foreach (var lane in await LanesOfAsync(mailbox, region, cancellationToken).ConfigureAwait(false))
+        {
+            long deleted = 0;
+            while (true)
+            {
+                var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.PurgeLane, [QueueKey(lane), WaitKey(lane)],
+                    [EntryPrefix(lane.Mailbox), RedisMailboxScripts.PurgeBatch]).ConfigureAwait(false))!;
+                deleted += (long)result[0];
+                if ((long)result[1] == 0)
+                {
+                    break;
+                }
+            }
+
+            if (deleted > 0)
+            {
+                lanes++;
+                entries += deleted;
+            }
+
+            await ForgetLaneIfEmptyAsync(lane).ConfigureAwait(false);
+        }
+
+        return new MailboxLaneChange(lanes, entries);
     }
 
     public Task<bool> RescheduleAsync(MailboxLease lease, string deliveryId, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken = default) =>
@@ -330,7 +398,7 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     public async Task<bool> AckAsync(MailboxLane lane, string deliveryId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lane);
-        return (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.Ack, [QueueKey(lane), EntryKey(lane.Mailbox, deliveryId)], [deliveryId]).ConfigureAwait(false) == 1;
+        return (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.Ack, [QueueKey(lane), EntryKey(lane.Mailbox, deliveryId), WaitKey(lane)], [deliveryId]).ConfigureAwait(false) == 1;
     }
 
     public async Task<bool> DeadLetterAsync(MailboxLane lane, string deliveryId, DeadLetterCause cause, CancellationToken cancellationToken = default)
@@ -339,7 +407,7 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
         ArgumentNullException.ThrowIfNull(cause);
         var now = Now();
         var moved = (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.DeadLetter,
-            [QueueKey(lane), EntryKey(lane.Mailbox, deliveryId), DeadKey(lane.Mailbox)],
+            [QueueKey(lane), EntryKey(lane.Mailbox, deliveryId), DeadKey(lane.Mailbox), WaitKey(lane)],
             [deliveryId, cause.Reason, cause.LastStatus?.ToString(CultureInfo.InvariantCulture) ?? "", cause.LastError ?? "", now]).ConfigureAwait(false);
         if (moved != 1)
         {
@@ -505,7 +573,7 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     {
         ArgumentNullException.ThrowIfNull(lease);
         var done = (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.UpdateLeasedEntry,
-            [LeaseKey(lease.Lane), QueueKey(lease.Lane), EntryKey(lease.Lane.Mailbox, deliveryId)],
+            [LeaseKey(lease.Lane), QueueKey(lease.Lane), EntryKey(lease.Lane.Mailbox, deliveryId), WaitKey(lease.Lane)],
             [lease.Token, deliveryId, EntryCodec.ToMilliseconds(instant), mode]).ConfigureAwait(false);
         return done == 1;
     }
@@ -554,7 +622,7 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     private async Task<List<(MailboxSummary? Summary, long Depth)>> SummarizeAsync(IEnumerable<MailboxLane> lanes)
     {
         var now = Now();
-        var reads = lanes.Select(lane => (Lane: lane, Read: Db.ScriptEvaluateAsync(RedisMailboxScripts.Summary, [QueueKey(lane), DeadKey(lane.Mailbox)],
+        var reads = lanes.Select(lane => (Lane: lane, Read: Db.ScriptEvaluateAsync(RedisMailboxScripts.Summary, [QueueKey(lane), DeadKey(lane.Mailbox), WaitKey(lane)],
             [EntryPrefix(lane.Mailbox), now, lane.Mailbox, lane.Region]))).ToList();
         var summaries = new List<(MailboxSummary?, long)>(reads.Count);
         foreach (var (lane, read) in reads)
@@ -652,6 +720,36 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     private string MailboxTag(string mailbox) => $"{_prefix}:{{{mailbox}}}";
 
     private RedisKey QueueKey(MailboxLane lane) => $"{MailboxTag(lane.Mailbox)}:q:{lane.Region}";
+
+    private RedisKey WaitKey(MailboxLane lane) => $"{MailboxTag(lane.Mailbox)}:w:{lane.Region}";
+
+    private string DueHeadFlag(MailboxLane lane) => _ordering.IsDueHead(lane.Mailbox) ? "1" : "0";
+
+    /// <summary>
+    /// The lanes of a mailbox: the one of <paramref name="region"/>, or every lane the index knows (members
+    /// <c>region/mailbox</c>, found with ZSCAN; a lane missing from the index is back after the next repair).
+    /// </summary>
+    private async Task<IReadOnlyList<MailboxLane>> LanesOfAsync(string mailbox, string? region, CancellationToken cancellationToken)
+    {
+        MailboxNames.ThrowIfInvalidMailbox(mailbox);
+        if (region is not null)
+        {
+            MailboxNames.ThrowIfInvalidRegion(region);
+            return [new MailboxLane(mailbox, region)];
+        }
+
+        // Mailbox and region names hold no glob characters, and regions no '/'.
+        var lanes = new List<MailboxLane>();
+        await foreach (var member in Db.SortedSetScanAsync(_lanesIndex, "*/" + mailbox, pageSize: 1000).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if (ParseLaneMember(member.Element.ToString()) is { } lane && lane.Mailbox == mailbox)
+            {
+                lanes.Add(lane);
+            }
+        }
+
+        return lanes;
+    }
 
     private RedisKey LeaseKey(MailboxLane lane) => $"{MailboxTag(lane.Mailbox)}:l:{lane.Region}";
 

@@ -49,12 +49,15 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     private readonly SemaphoreSlim _readLock = new(1, 1);
     private readonly TimeProvider _time;
     private readonly MailboxMetrics? _metrics;
+    private readonly MailboxOrdering _ordering;
 
-    public SqliteMailboxStore(string filePath, SqliteDurability durability, TimeProvider time, MailboxMetrics? metrics = null)
+    /// <param name="ordering">Which lanes are due-head; null: every lane strictly in order.</param>
+    public SqliteMailboxStore(string filePath, SqliteDurability durability, TimeProvider time, MailboxMetrics? metrics = null, MailboxOrdering? ordering = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(filePath);
         _time = time;
         _metrics = metrics;
+        _ordering = ordering ?? MailboxOrdering.StrictEverywhere;
         var directory = Path.GetDirectoryName(Path.GetFullPath(filePath));
         if (!string.IsNullOrEmpty(directory))
         {
@@ -90,6 +93,7 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
                 next_attempt_at INTEGER NOT NULL,
                 trace_parent TEXT);
             CREATE INDEX IF NOT EXISTS ix_mailbox_entries_lane ON mailbox_entries (mailbox, region, seq);
+            CREATE INDEX IF NOT EXISTS ix_mailbox_entries_due ON mailbox_entries (mailbox, region, next_attempt_at);
             CREATE TABLE IF NOT EXISTS mailbox_lanes (
                 mailbox TEXT NOT NULL,
                 region TEXT NOT NULL,
@@ -128,6 +132,8 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         _reader = new SqliteConnection(connectionString);
         _reader.Open();
         _writer = Task.Factory.StartNew(WriteLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        // The lane's ordering follows from its mailbox name; the due-lane query asks it per lane.
+        _reader.CreateFunction("mb_due_head", (string mailbox) => _ordering.IsDueHead(mailbox));
     }
 
     /// <summary>Commits that wrote at least one webhook since this store was opened (each one fsync with <c>synchronous=FULL</c>).</summary>
@@ -157,10 +163,12 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
             using var command = Query("""
                 SELECT mailbox, region FROM (
                     SELECT l.mailbox, l.region,
-                        (SELECT e.seq FROM mailbox_entries e WHERE e.mailbox = l.mailbox AND e.region = l.region ORDER BY e.seq LIMIT 1) AS head
+                        (SELECT e.seq FROM mailbox_entries e WHERE e.mailbox = l.mailbox AND e.region = l.region ORDER BY e.seq LIMIT 1) AS head,
+                        CASE WHEN mb_due_head(l.mailbox) THEN
+                            (SELECT MIN(e.next_attempt_at) FROM mailbox_entries e WHERE e.mailbox = l.mailbox AND e.region = l.region) END AS earliest
                     FROM mailbox_lanes l
                     WHERE l.lease_until IS NULL OR l.lease_until <= $now)
-                WHERE head IS NOT NULL AND (SELECT next_attempt_at FROM mailbox_entries WHERE seq = head) <= $now
+                WHERE head IS NOT NULL AND COALESCE(earliest, (SELECT next_attempt_at FROM mailbox_entries WHERE seq = head)) <= $now
                 ORDER BY head LIMIT $limit
                 """);
             Bind(command, ("$now", now), ("$limit", limit));
@@ -181,11 +189,15 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         var now = Now();
         var until = now + (long)duration.TotalMilliseconds;
         var token = Guid.NewGuid().ToString("N");
+        // A strict lane is due when its head is; a due-head lane when its earliest due entry is.
+        var due = _ordering.IsDueHead(lane.Mailbox)
+            ? "SELECT MIN(e.next_attempt_at)"
+            : "SELECT e.next_attempt_at";
         return WithLockAsync(() =>
         {
             using var transaction = _connection.BeginTransaction();
-            using var head = Command("""
-                SELECT e.next_attempt_at FROM mailbox_lanes l
+            using var head = Command($"""
+                {due} FROM mailbox_lanes l
                 JOIN mailbox_entries e ON e.mailbox = l.mailbox AND e.region = l.region
                 WHERE l.mailbox = $m AND l.region = $r AND (l.lease_until IS NULL OR l.lease_until <= $now)
                 ORDER BY e.seq LIMIT 1
@@ -251,6 +263,61 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
             }
 
             return entries;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<MailboxEntry>> PeekDueAsync(MailboxLane lane, int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        var now = Now();
+        return ReadAsync<IReadOnlyList<MailboxEntry>>(() =>
+        {
+            using var command = Query($"SELECT {EntryColumns} FROM mailbox_entries WHERE mailbox = $m AND region = $r AND next_attempt_at <= $now ORDER BY seq LIMIT $count");
+            Bind(command, ("$m", lane.Mailbox), ("$r", lane.Region), ("$now", now), ("$count", count));
+            using var reader = command.ExecuteReader();
+            var entries = new List<MailboxEntry>();
+            while (reader.Read())
+            {
+                entries.Add(ReadEntry(reader));
+            }
+
+            return entries;
+        }, cancellationToken);
+    }
+
+    public Task<MailboxLaneChange> RetryNowAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
+    {
+        var filter = LaneFilter(mailbox, region);
+        var now = Now();
+        return WithLockAsync(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            var lanes = CountLanes(filter, mailbox, region, transaction);
+            using var retry = Command($"UPDATE mailbox_entries SET next_attempt_at = $now WHERE {filter} AND next_attempt_at > $now", transaction);
+            Bind(retry, ("$now", now), ("$m", mailbox), ("$r", region));
+            var entries = retry.ExecuteNonQuery();
+            transaction.Commit();
+            return new MailboxLaneChange(lanes, entries);
+        }, cancellationToken);
+    }
+
+    public Task<MailboxLaneChange> PurgeLanesAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
+    {
+        var filter = LaneFilter(mailbox, region);
+        var now = Now();
+        return WithLockAsync(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            var lanes = CountLanes(filter, mailbox, region, transaction);
+            using var purge = Command($"DELETE FROM mailbox_entries WHERE {filter}", transaction);
+            Bind(purge, ("$m", mailbox), ("$r", region));
+            var entries = purge.ExecuteNonQuery();
+            // A lane still leased keeps its row until its drainer gives it back (the release forgets an empty lane).
+            using var forget = Command($"DELETE FROM mailbox_lanes WHERE {filter} AND (lease_until IS NULL OR lease_until <= $now)", transaction);
+            Bind(forget, ("$m", mailbox), ("$r", region), ("$now", now));
+            forget.ExecuteNonQuery();
+            transaction.Commit();
+            return new MailboxLaneChange(lanes, entries);
         }, cancellationToken);
     }
 
@@ -604,6 +671,25 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
                 ("$r", lease.Lane.Region), ("$token", lease.Token));
             return command.ExecuteNonQuery() == 1;
         }, cancellationToken);
+    }
+
+    private static string LaneFilter(string mailbox, string? region)
+    {
+        MailboxNames.ThrowIfInvalidMailbox(mailbox);
+        if (region is null)
+        {
+            return "mailbox = $m";
+        }
+
+        MailboxNames.ThrowIfInvalidRegion(region);
+        return "mailbox = $m AND region = $r";
+    }
+
+    private int CountLanes(string filter, string mailbox, string? region, SqliteTransaction transaction)
+    {
+        using var count = Command($"SELECT COUNT(DISTINCT region) FROM mailbox_entries WHERE {filter}", transaction);
+        Bind(count, ("$m", mailbox), ("$r", region));
+        return Convert.ToInt32(count.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static MailboxEntry ReadEntry(SqliteDataReader reader) => new()

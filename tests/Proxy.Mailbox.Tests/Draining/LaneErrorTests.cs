@@ -60,6 +60,15 @@ public sealed class LaneErrorTests
         public Task<IReadOnlyList<MailboxEntry>> PeekAsync(MailboxLane lane, int count, CancellationToken cancellationToken = default)
             => Fail(lane, "drain", () => inner.PeekAsync(lane, count, cancellationToken));
 
+        public Task<IReadOnlyList<MailboxEntry>> PeekDueAsync(MailboxLane lane, int count, CancellationToken cancellationToken = default)
+            => Fail(lane, "drain", () => inner.PeekDueAsync(lane, count, cancellationToken));
+
+        public Task<MailboxLaneChange> RetryNowAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
+            => inner.RetryNowAsync(mailbox, region, cancellationToken);
+
+        public Task<MailboxLaneChange> PurgeLanesAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
+            => inner.PurgeLanesAsync(mailbox, region, cancellationToken);
+
         public Task<bool> RescheduleAsync(MailboxLease lease, string deliveryId, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken = default)
             => inner.RescheduleAsync(lease, deliveryId, nextAttemptAt, cancellationToken);
 
