@@ -114,6 +114,13 @@ internal sealed partial class WebhookDispatcher(
             return;
         }
 
+        if (intent.Organization is { } organization)
+        {
+            // Only the named organization's region; a name the target does not have leaves every region in scope.
+            resolution = resolution.NarrowTo(organization);
+            activity?.SetTag("proxy.organization", organization.ToString());
+        }
+
         activity?.SetTag("proxy.regions", string.Join(',', resolution.Regions));
         // Claimed before anything is stored or sent; released unless the sender got a 2xx, so its retry is delivered.
         var check = await duplicates.ClaimAsync(exchange, intent);

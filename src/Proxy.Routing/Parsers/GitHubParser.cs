@@ -18,7 +18,22 @@ public sealed class GitHubParser : IIntegrationParser
         "pull_request_review_comment", "push",
     };
 
+    /// <summary>What stands in a mailbox name for an event that is not one of <see cref="ProcessedEvents"/>.</summary>
+    public const string FallbackMailboxEvent = "unknown";
+
     public string Provider => "github";
+
+    /// <summary>
+    /// The event as it may appear in a mailbox name: one of <see cref="ProcessedEvents"/>, else
+    /// <see cref="FallbackMailboxEvent"/>. The body is not verified here, so a sender must not mint mailbox names.
+    /// </summary>
+    internal static string MailboxEventName(string? gitHubEvent)
+        => gitHubEvent is not null && ProcessedEvents.Contains(gitHubEvent) ? gitHubEvent : FallbackMailboxEvent;
+
+    /// <summary>An <c>installation</c> object with <c>action</c> <c>created</c> or <c>deleted</c>.</summary>
+    private static bool IsInstallationChange(JsonElement root)
+        => root.TryGetProperty("installation", out var installation) && installation.ValueKind == JsonValueKind.Object
+            && PayloadReader.StringAt(root, "action") is "created" or "deleted";
 
     public RoutingIntent Parse(WebhookRequest request)
     {
@@ -52,11 +67,6 @@ public sealed class GitHubParser : IIntegrationParser
             return new RoutingIntent.Control($"{provider} installation events are served by control");
         }
 
-        if (string.IsNullOrEmpty(gitHubEvent))
-        {
-            return new RoutingIntent.Reject(400, ProblemTypes.MissingIdentifier, "the X-GitHub-Event header is missing");
-        }
-
         if (!PayloadReader.TryParseJson(request.Body, out var document))
         {
             return new RoutingIntent.Reject(400, ProblemTypes.MalformedBody, $"the {label} webhook body is not valid JSON");
@@ -70,7 +80,16 @@ public sealed class GitHubParser : IIntegrationParser
                 return new RoutingIntent.Reject(400, ProblemTypes.MalformedBody, $"the {label} webhook body is not a JSON object");
             }
 
-            if (!ProcessedEvents.Contains(gitHubEvent))
+            if (string.IsNullOrEmpty(gitHubEvent))
+            {
+                // The reference routes a webhook without the header by its body: an installation being created or
+                // deleted belongs to control, anything else to the regions (which answer it as they see fit).
+                if (IsInstallationChange(root))
+                {
+                    return new RoutingIntent.Control($"{provider} webhook without X-GitHub-Event is an installation change");
+                }
+            }
+            else if (!ProcessedEvents.Contains(gitHubEvent))
             {
                 return new RoutingIntent.Respond(202, $"{provider} event '{gitHubEvent}' is not processed by any region");
             }
@@ -87,10 +106,11 @@ public sealed class GitHubParser : IIntegrationParser
             }
 
             var repository = PayloadReader.Int64At(root, "repository", "id");
+            var mailboxEvent = MailboxEventName(gitHubEvent);
             return new RoutingIntent.ToRegions(new RoutingTarget.ExternalIntegration(provider, external), RegionDelivery.Mailbox,
-                $"{provider} {gitHubEvent}")
+                $"{provider} {(string.IsNullOrEmpty(gitHubEvent) ? "webhook without X-GitHub-Event" : gitHubEvent)}")
             {
-                MailboxSuffix = repository is { } r ? $"{Math.Abs(r % 100)}:{gitHubEvent}" : null,
+                MailboxSuffix = repository is { } r ? $"{Math.Abs(r % 100)}:{mailboxEvent}" : null,
             };
         }
     }

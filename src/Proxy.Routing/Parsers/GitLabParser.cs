@@ -11,7 +11,23 @@ namespace Proxy.Routing.Parsers;
 /// </summary>
 public sealed class GitLabParser : IIntegrationParser
 {
+    /// <summary>
+    /// The <c>object_kind</c> values that may appear in a mailbox name (GitLab's webhook kinds); any other kind, or
+    /// none, is named <see cref="FallbackMailboxEvent"/>: the body is not verified here, so a sender must not mint
+    /// mailbox names.
+    /// </summary>
+    public static readonly IReadOnlySet<string> MailboxEvents = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "push", "tag_push", "merge_request", "issue", "note", "pipeline", "build", "deployment", "release", "wiki_page",
+    };
+
+    /// <summary>What stands in a mailbox name for a kind that is not one of <see cref="MailboxEvents"/>.</summary>
+    public const string FallbackMailboxEvent = "unknown";
+
     public string Provider => "gitlab";
+
+    internal static string MailboxEventName(string? kind)
+        => kind is not null && MailboxEvents.Contains(kind) ? kind : FallbackMailboxEvent;
 
     public RoutingIntent Parse(WebhookRequest request)
     {
@@ -54,10 +70,12 @@ public sealed class GitLabParser : IIntegrationParser
                 return new RoutingIntent.Reject(400, ProblemTypes.MalformedBody, "the GitLab webhook body is not a JSON object");
             }
 
-            var kind = PayloadReader.StringAt(root, "object_kind") ?? "event";
+            var kind = MailboxEventName(PayloadReader.StringAt(root, "object_kind"));
             return new RoutingIntent.ToRegions(new RoutingTarget.ExternalIntegration(Provider, $"{parts[0]}:{parts[1]}"),
                 RegionDelivery.Mailbox, $"gitlab {kind}")
             {
+                // One mailbox per kind, as the reference names them: a flood of pipeline events does not hold up pushes.
+                MailboxSuffix = kind,
                 MailboxBucketId = PayloadReader.Int64At(root, "project", "id"),
             };
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Requests;
@@ -12,6 +13,9 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
 {
     /// <summary>Action values whose handling lives in one region only.</summary>
     private static readonly HashSet<string> FirstRegionActionOptions = new(StringComparer.Ordinal) { "link", "ignore", "all_slack" };
+
+    /// <summary>Block actions that link or unlink a Slack identity: control serves them, <c>response_url</c> or not.</summary>
+    private static readonly HashSet<string> IdentityActions = new(StringComparer.Ordinal) { "link_identity", "unlink_identity" };
 
     private readonly ExternalTargetPool _teams = new(provider);
 
@@ -81,42 +85,89 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
 
     private RoutingIntent ParseFormWithTeam(WebhookRequest request, string what, string reason)
     {
-        var body = request.Body;
-        if (!FormFields.IsValid(body.Span))
+        if (!FormBody.TryRead(request, out var form, out var error))
         {
-            return Malformed($"the Slack {what} body is not a valid form");
+            return Malformed($"the Slack {what} body {error}");
         }
 
-        if (!FormFields.TryFind(body.Span, "team_id", out var teamField) || TeamFromForm(body.Span[teamField]) is not { } team)
+        var body = form.Body;
+        if (!form.TryFind("team_id", out var teamField) || TeamFromForm(form, body.Span[teamField]) is not { } team)
         {
             return MissingTeam(what);
         }
 
-        // The response URL is kept encoded: only a deferred answer reads it.
-        var responseUrl = FormFields.TryFind(body.Span, "response_url", out var url) ? body[url] : default;
-        return ToRegions(team, RegionDelivery.FirstRegion, reason, formEncodedResponseUrl: responseUrl);
-    }
-
-    /// <summary>The team of a form's encoded <c>team_id</c>; a team seen before costs no allocation.</summary>
-    private RoutingTarget.ExternalIntegration? TeamFromForm(ReadOnlySpan<byte> encoded)
-    {
-        if (FormFields.IsPlain(encoded))
+        var intent = ToRegions(team, RegionDelivery.FirstRegion, reason) with
         {
-            return encoded.IsEmpty ? null : _teams.Get(encoded);
+            Organization = CommandOrganization(form.Get("text")),
+        };
+
+        // A urlencoded response URL is kept encoded: only a deferred answer reads it.
+        if (!form.TryFind("response_url", out var url))
+        {
+            return intent;
         }
 
-        return FormFields.Decode(encoded) is { Length: > 0 } team ? new RoutingTarget.ExternalIntegration(Provider, team) : null;
+        return form.IsEncoded ? intent with { FormEncodedResponseUrl = body[url] } : intent with { ResponseUrl = form.Text(body.Span[url]) };
+    }
+
+    /// <summary>The team of a form's <c>team_id</c>; a team seen before costs no allocation.</summary>
+    private RoutingTarget.ExternalIntegration? TeamFromForm(FormBody form, ReadOnlySpan<byte> value)
+    {
+        if (!form.IsEncoded || FormFields.IsPlain(value))
+        {
+            return value.IsEmpty ? null : _teams.Get(value);
+        }
+
+        return FormFields.Decode(value) is { Length: > 0 } team ? new RoutingTarget.ExternalIntegration(Provider, team) : null;
+    }
+
+    /// <summary>
+    /// The organization a <c>/sentry</c> command names: <c>link team {slug}</c>, <c>unlink team {slug}</c> and
+    /// <c>set org {slug}</c> act on that organization only.
+    /// </summary>
+    internal static TargetOrganization? CommandOrganization(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        var words = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length < 3)
+        {
+            return null;
+        }
+
+        var command = $"{words[0]} {words[1]}".ToLowerInvariant();
+        return command is "link team" or "unlink team" or "set org" ? TargetOrganization.BySlug(words[2]) : null;
+    }
+
+    /// <summary>
+    /// The organization an action id encodes as <c>{action}::{organization_id}[::{project_id}]</c>; an id that is not
+    /// a number is ignored.
+    /// </summary>
+    internal static TargetOrganization? ActionOrganization(string? actionId)
+    {
+        if (actionId is null)
+        {
+            return null;
+        }
+
+        var parts = actionId.Split("::");
+        return parts.Length is 2 or 3 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            ? TargetOrganization.ById(id)
+            : null;
     }
 
     private RoutingIntent ParseAction(WebhookRequest request, bool optionsLoad = false)
     {
         var what = optionsLoad ? "options load" : "action";
-        if (!FormFields.IsValid(request.Body.Span))
+        if (!FormBody.TryRead(request, out var form, out var error))
         {
-            return Malformed($"the Slack {what} body is not a valid form");
+            return Malformed($"the Slack {what} body {error}");
         }
 
-        var payload = FormFields.Get(request.Body.Span, "payload");
+        var payload = form.Get("payload");
         if (string.IsNullOrEmpty(payload))
         {
             return Malformed($"the Slack {what} form has no payload field");
@@ -135,6 +186,7 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
                 return Malformed($"the Slack {what} payload is not a JSON object");
             }
 
+            // Slack names the team as team.id or as team_id depending on the payload type; the reference takes both.
             var team = PayloadReader.StringAt(root, "team", "id") ?? PayloadReader.StringAt(root, "team_id");
             if (team is null)
             {
@@ -146,13 +198,27 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
                 return ToRegions(team, RegionDelivery.FirstRegion, "slack options load");
             }
 
+            var actionId = FirstActionId(root);
+            if (actionId is not null && IdentityActions.Contains(actionId))
+            {
+                return new RoutingIntent.Control($"slack action '{actionId}' links an identity and is served by control");
+            }
+
             var option = ActionOption(root);
             var responseUrl = PayloadReader.StringAt(root, "response_url");
-            return option is not null && FirstRegionActionOptions.Contains(option)
+            var intent = option is not null && FirstRegionActionOptions.Contains(option)
                 ? ToRegions(team, RegionDelivery.FirstRegion, $"slack action '{option}' is served by one region", responseUrl)
                 : ToRegions(team, RegionDelivery.AllRegions, "slack action goes to every region", responseUrl);
+            return intent with { Organization = ActionOrganization(actionId) };
         }
     }
+
+    /// <summary>The <c>action_id</c> of a block action's first action.</summary>
+    private static string? FirstActionId(JsonElement payload)
+        => payload.TryGetProperty("actions", out var actions) && actions.ValueKind == JsonValueKind.Array
+            && actions.GetArrayLength() > 0 && actions[0].ValueKind == JsonValueKind.Object
+                ? PayloadReader.StringAt(actions[0], "action_id")
+                : null;
 
     /// <summary>
     /// The option an interactive action carries: the first action's value, or the chosen option of a select menu.

@@ -110,17 +110,16 @@ public sealed class IntegrationDirectory
             return new RegionResolution(ResolutionKind.NoActiveOrganization, [], integration.Id);
         }
 
-        var regions = integration.Organizations!
+        var active = integration.Organizations!
             .Select(id => organizations[id])
             .Where(o => DirectoryStatus.IsActive(o.Status))
-            .Select(o => o.Region!)
-            .Distinct(StringComparer.Ordinal)
-            .Order(StringComparer.Ordinal)
+            .Select(o => new OrganizationRegion(o.Id, o.Slug, o.Region!))
             .ToArray();
+        var regions = active.Select(o => o.Region).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
 
         return regions.Length == 0
             ? new RegionResolution(ResolutionKind.NoActiveOrganization, [], integration.Id)
-            : new RegionResolution(ResolutionKind.Found, Array.AsReadOnly(regions), integration.Id);
+            : new RegionResolution(ResolutionKind.Found, Array.AsReadOnly(regions), integration.Id) { Organizations = Array.AsReadOnly(active) };
     }
 
     private static void Validate(DirectoryDocument document)
