@@ -57,12 +57,12 @@ internal static class HostingExtensions
         var configDir = ResolveConfigDir(configuration, contentRoot);
         configuration[Proxy.Routing.IntegrationRoutingExtensions.ConfigDirKey] = configDir;
         var path = Path.Combine(configDir, "proxy.json");
-        var status = new ConfigFileStatus(path);
+        var status = new ConfigFileStatus(path) { AppliedByProxy = true };
         configuration.Add(new LastGoodJsonConfigurationSource(path, status));
         return status;
     }
 
-    private static string ResolveConfigDir(IConfiguration configuration, string contentRoot)
+    public static string ResolveConfigDir(IConfiguration configuration, string contentRoot)
     {
         var configured = configuration[Proxy.Routing.IntegrationRoutingExtensions.ConfigDirKey];
         var dir = string.IsNullOrWhiteSpace(configured) ? "config" : configured;

@@ -6,6 +6,7 @@ using Proxy.Host.Demo;
 using Proxy.Mailbox;
 using Proxy.Routing;
 using Proxy.Routing.Admin;
+using Proxy.Routing.Configuration;
 using Proxy.Routing.Limits;
 using Proxy.Routing.Problems;
 
@@ -66,6 +67,8 @@ public static class ProxyApplication
         }
 
         var app = builder.Build();
+        // Before YARP's first load (MapReverseProxy): a routes file that cannot go live stops the start, one line per problem.
+        app.Services.GetRequiredService<ProxyConfigCheck>().Guard(routesFile);
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             ExceptionHandler = context => ProblemResponse.WriteAsync(context, 500, ProblemTypes.InternalError,

@@ -95,6 +95,9 @@ public static class IntegrationRoutingExtensions
         services.AddHttpClient(DeferredAnswers.ResponseUrlClient, client => client.Timeout = TimeSpan.FromSeconds(10))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
         services.AddHostedService<ConfigReloadReporter>();
+        services.AddSingleton<Yarp.ReverseProxy.Configuration.IConfigChangeListener, ConfigApplyListener>();
+        services.AddSingleton<IConfigFileCheck, RoutesConfigCheck>();
+        services.TryAddSingleton<ProxyConfigCheck>();
 
         services.AddRegionDirectory(configuration);
         services.AddHealthChecks().AddCheck<RoutingReadinessCheck>("routing", tags: [RoutingReadinessCheck.ReadyTag]);
