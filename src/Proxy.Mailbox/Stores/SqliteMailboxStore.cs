@@ -272,7 +272,7 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         var now = Now();
         return ReadAsync<IReadOnlyList<MailboxEntry>>(() =>
         {
-            using var command = Query($"SELECT {EntryColumns} FROM mailbox_entries WHERE mailbox = $m AND region = $r AND next_attempt_at <= $now ORDER BY seq LIMIT $count");
+            using var command = Query($"SELECT {ReadColumns("e")} FROM mailbox_entries e {JoinBody("e")} WHERE e.mailbox = $m AND e.region = $r AND e.next_attempt_at <= $now ORDER BY e.seq LIMIT $count");
             Bind(command, ("$m", lane.Mailbox), ("$r", lane.Region), ("$now", now), ("$count", count));
             using var reader = command.ExecuteReader();
             var entries = new List<MailboxEntry>();
