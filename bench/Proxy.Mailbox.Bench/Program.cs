@@ -69,7 +69,8 @@ Dictionary<string, string?> Redis() => new()
 
 IHost Host(Dictionary<string, string?> settings, RegionStub region, bool drainer)
 {
-    var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+    var builder = WebApplication.CreateSlimBuilder();
+    builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
     builder.Logging.ClearProviders();
     builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
     {
@@ -84,7 +85,10 @@ IHost Host(Dictionary<string, string?> settings, RegionStub region, bool drainer
         Destinations = new Dictionary<string, DestinationConfig> { ["d1"] = new() { Address = region.Address.ToString() } },
     }]).AddRegionRequests();
     builder.Services.AddWebhookMailbox(builder.Configuration);
-    return builder.Build();
+    var app = builder.Build();
+    // YARP loads its clusters (and tells RegionClusters about them) when the proxy is mapped, as in the host.
+    app.MapReverseProxy();
+    return app;
 }
 
 async Task LoadAsync(IMailboxStore store, int count, int lanes)
