@@ -378,9 +378,9 @@ internal static class RedisMailboxScripts
         """;
 
     /// <summary>
-    /// KEYS: queue, waiting set. ARGV: entryPrefix, nowMs. Makes every waiting entry of the lane due at nowMs (attempts
-    /// kept) and empties the waiting set; the head too, should it wait without being in the set (rescheduled before the
-    /// set existed). Returns {depth, entries made due}.
+    /// KEYS: queue, waiting set, lease. ARGV: entryPrefix, nowMs. Makes every waiting entry of the lane due at nowMs
+    /// (attempts kept) and empties the waiting set; the head too, should it wait without being in the set (rescheduled
+    /// before the set existed). Returns {depth, entries made due, 1 when the lane is leased}.
     /// </summary>
     public const string RetryNow = """
         local now = tonumber(ARGV[2])
@@ -398,7 +398,7 @@ internal static class RedisMailboxScripts
         redis.call('DEL', KEYS[2])
         local head = redis.call('ZRANGE', KEYS[1], 0, 0)
         if #head == 1 then retry(head[1]) end
-        return {redis.call('ZCARD', KEYS[1]), changed}
+        return {redis.call('ZCARD', KEYS[1]), changed, redis.call('EXISTS', KEYS[3])}
         """;
 
     /// <summary>Ids one <see cref="PurgeLane"/> call deletes at most (the caller repeats until the lane is empty).</summary>

@@ -343,7 +343,7 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
         foreach (var lane in await LanesOfAsync(mailbox, region, cancellationToken).ConfigureAwait(false))
         {
             var now = Now();
-            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.RetryNow, [QueueKey(lane), WaitKey(lane)],
+            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.RetryNow, [QueueKey(lane), WaitKey(lane), LeaseKey(lane)],
                 [EntryPrefix(lane.Mailbox), now]).ConfigureAwait(false))!;
             if ((long)result[0] == 0)
             {
@@ -352,8 +352,11 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
 
             lanes++;
             entries += (long)result[1];
-            // Due now for every drainer; a lane still leased is put back by its claim attempt or its release.
-            await Db.SortedSetAddAsync(_lanesIndex, LaneMember(lane), now).ConfigureAwait(false);
+            if ((long)result[2] == 0)
+            {
+                // Due now for every drainer; a leased lane is put in the index by its holder's release.
+                await Db.SortedSetAddAsync(_lanesIndex, LaneMember(lane), now).ConfigureAwait(false);
+            }
         }
 
         return new MailboxLaneChange(lanes, entries);

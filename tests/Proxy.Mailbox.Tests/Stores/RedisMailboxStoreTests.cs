@@ -9,7 +9,7 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
 {
     private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..12];
 
-    private protected override IMailboxStore CreateStore() => new RedisMailboxStore(redis.Connection!, _prefix, Time);
+    private protected override IMailboxStore CreateStore(MailboxOrdering? ordering = null) => new RedisMailboxStore(redis.Connection!, _prefix, Time, ordering: ordering);
 
     private protected override Task<long> CountSharedBodiesAsync() => CountKeysAsync(redis.Connection!, $"{_prefix}:{{*}}:b:*");
 
@@ -250,7 +250,7 @@ public sealed class RedisClusterMailboxStoreTests(RedisCluster cluster) : Mailbo
 {
     private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..12];
 
-    private protected override IMailboxStore CreateStore() => new RedisMailboxStore(cluster.Connection, _prefix, Time);
+    private protected override IMailboxStore CreateStore(MailboxOrdering? ordering = null) => new RedisMailboxStore(cluster.Connection, _prefix, Time, ordering: ordering);
 
     private protected override Task<long> CountSharedBodiesAsync() => RedisMailboxStoreTests.CountKeysAsync(cluster.Connection, $"{_prefix}:{{*}}:b:*");
 

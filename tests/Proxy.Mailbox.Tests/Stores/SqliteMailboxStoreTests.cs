@@ -10,7 +10,7 @@ public sealed class SqliteMailboxStoreTests : MailboxStoreContract
 
     private string FilePath => Path.Combine(_directory.Path, "data", "mailbox.db");
 
-    private protected override IMailboxStore CreateStore() => new SqliteMailboxStore(FilePath, SqliteDurability.Full, Time);
+    private protected override IMailboxStore CreateStore(MailboxOrdering? ordering = null) => new SqliteMailboxStore(FilePath, SqliteDurability.Full, Time, ordering: ordering);
 
     private protected override Task<long> CountSharedBodiesAsync() => Task.FromResult(Scalar<long>("SELECT COUNT(*) FROM mailbox_bodies"));
 
