@@ -5,6 +5,7 @@ using Proxy.Routing.Dispatch;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Requests;
+using Proxy.Routing.Rules;
 using Proxy.Routing.Signatures;
 using Proxy.Routing.Telemetry;
 
@@ -19,6 +20,7 @@ internal sealed class IntegrationRoutingMiddleware(
     ParserRegistry parsers,
     SignatureRegistry signatures,
     WebhookDispatcher dispatcher,
+    ProviderRulesSource rules,
     IOptionsMonitor<RoutingOptions> options,
     TimeProvider time)
 {
@@ -79,6 +81,20 @@ internal sealed class IntegrationRoutingMiddleware(
         if (signatures.Verify(provider, webhook, time.GetUtcNow(), out var reason) == SignatureVerdict.Invalid)
         {
             return new RoutingIntent.Reject(401, ProblemTypes.InvalidSignature, $"the {provider} signature is invalid: {reason}");
+        }
+
+        // The provider rules' endpoint entries (config/provider-rules.json): control and drop are decided here, before
+        // the body is parsed; "deliver" leaves the endpoint to its parser.
+        if (rules.Current.For(provider) is { } ruleSet)
+        {
+            var endpoint = WebhookPath.EndpointAfterProvider(webhook.Path);
+            switch (ruleSet.ForEndpoint(endpoint))
+            {
+                case RuleAction.Control:
+                    return new RoutingIntent.Control($"the provider rules send {provider} '{endpoint}' to control");
+                case RuleAction.Drop:
+                    return new RoutingIntent.Respond(ruleSet.DropStatus, $"the provider rules drop {provider} '{endpoint}'");
+            }
         }
 
         RoutingIntent intent;

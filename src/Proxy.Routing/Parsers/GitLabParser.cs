@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Requests;
+using Proxy.Routing.Rules;
 
 namespace Proxy.Routing.Parsers;
 
@@ -9,25 +10,11 @@ namespace Proxy.Routing.Parsers;
 /// secret token (<c>X-Gitlab-Token: {instance}:{group path}:{secret}</c>). Webhooks go through the mailbox, bucketed
 /// by project so that a busy GitLab instance keeps each project's events in order.
 /// </summary>
-public sealed class GitLabParser : IIntegrationParser
+public sealed class GitLabParser(Func<ProviderRules>? rules = null) : IIntegrationParser
 {
-    /// <summary>
-    /// The <c>object_kind</c> values that may appear in a mailbox name (GitLab's webhook kinds); any other kind, or
-    /// none, is named <see cref="FallbackMailboxEvent"/>: the body is not verified here, so a sender must not mint
-    /// mailbox names.
-    /// </summary>
-    public static readonly IReadOnlySet<string> MailboxEvents = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "push", "tag_push", "merge_request", "issue", "note", "pipeline", "build", "deployment", "release", "wiki_page",
-    };
-
-    /// <summary>What stands in a mailbox name for a kind that is not one of <see cref="MailboxEvents"/>.</summary>
-    public const string FallbackMailboxEvent = "unknown";
+    private readonly Func<ProviderRules> _rules = rules ?? (() => ProviderRules.Defaults);
 
     public string Provider => "gitlab";
-
-    internal static string MailboxEventName(string? kind)
-        => kind is not null && MailboxEvents.Contains(kind) ? kind : FallbackMailboxEvent;
 
     public RoutingIntent Parse(WebhookRequest request)
     {
@@ -70,7 +57,18 @@ public sealed class GitLabParser : IIntegrationParser
                 return new RoutingIntent.Reject(400, ProblemTypes.MalformedBody, "the GitLab webhook body is not a JSON object");
             }
 
-            var kind = MailboxEventName(PayloadReader.StringAt(root, "object_kind"));
+            var ruleSet = _rules().Of(Provider);
+            var objectKind = PayloadReader.StringAt(root, "object_kind");
+            switch (ruleSet.ForEvent(objectKind))
+            {
+                case RuleAction.Control:
+                    return new RoutingIntent.Control($"gitlab '{objectKind}' webhooks are served by control");
+                case RuleAction.Drop:
+                    return new RoutingIntent.Respond(ruleSet.DropStatus, $"gitlab '{objectKind}' webhooks are dropped by the provider rules");
+            }
+
+            // Only kinds the rules list may name a mailbox: the body is not verified here.
+            var kind = ruleSet.MailboxEventName(objectKind);
             return new RoutingIntent.ToRegions(new RoutingTarget.ExternalIntegration(Provider, $"{parts[0]}:{parts[1]}"),
                 RegionDelivery.Mailbox, $"gitlab {kind}")
             {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Requests;
+using Proxy.Routing.Rules;
 
 namespace Proxy.Routing.Parsers;
 
@@ -9,8 +10,10 @@ namespace Proxy.Routing.Parsers;
 /// Slack: every webhook wants a synchronous answer within 3 s. The team id picks the integration; block actions go to
 /// every region (each may own part of the message), everything else to the alphabetically first region.
 /// </summary>
-public sealed class SlackParser(string provider = "slack") : IIntegrationParser
+public sealed class SlackParser(string provider = "slack", Func<ProviderRules>? rules = null) : IIntegrationParser
 {
+    private readonly Func<ProviderRules> _rules = rules ?? (() => ProviderRules.Defaults);
+
     /// <summary>Action values whose handling lives in one region only.</summary>
     private static readonly HashSet<string> FirstRegionActionOptions = new(StringComparer.Ordinal) { "link", "ignore", "all_slack" };
 
@@ -70,9 +73,17 @@ public sealed class SlackParser(string provider = "slack") : IIntegrationParser
                 return Malformed("the Slack event body is not a JSON object");
             }
 
-            if (PayloadReader.StringAt(root, "type") == "url_verification")
+            // The rules key of an event: the inner event's type for an event callback, else the outer type
+            // (url_verification, the challenge, goes to control by default).
+            var type = PayloadReader.StringAt(root, "type");
+            var eventType = type == "event_callback" ? PayloadReader.StringAt(root, "event", "type") : type;
+            var ruleSet = _rules().Of(Provider);
+            switch (ruleSet.ForEvent(eventType))
             {
-                return new RoutingIntent.Control("slack url_verification challenge");
+                case RuleAction.Control:
+                    return new RoutingIntent.Control($"slack event '{eventType}' is served by control");
+                case RuleAction.Drop:
+                    return new RoutingIntent.Respond(ruleSet.DropStatus, $"slack event '{eventType}' is dropped by the provider rules");
             }
 
             var team = PayloadReader.StringAt(root, "team_id") ?? PayloadReader.StringAt(root, "team", "id");

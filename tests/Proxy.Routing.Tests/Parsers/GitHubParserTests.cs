@@ -87,7 +87,7 @@ public class GitHubParserTests
     [InlineData("star", "unknown")]
     [InlineData("x1-made-up-by-a-sender", "unknown")]
     public void Only_known_event_names_may_appear_in_a_mailbox_name(string? gitHubEvent, string expected)
-        => GitHubParser.MailboxEventName(gitHubEvent).Should().Be(expected);
+        => Proxy.Routing.Rules.ProviderRules.Defaults.For("github")!.MailboxEventName(gitHubEvent).Should().Be(expected);
 
     [Fact]
     public void Other_GitHub_pages_go_to_control()
