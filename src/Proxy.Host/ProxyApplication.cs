@@ -66,6 +66,8 @@ public static class ProxyApplication
             builder.Services.AddHostedService<DemoSilos>();
         }
 
+        builder.Services.AddHostedService<StartBanner>();
+
         var app = builder.Build();
         // Before YARP's first load (MapReverseProxy): a routes file that cannot go live stops the start, one line per problem.
         app.Services.GetRequiredService<ProxyConfigCheck>().Guard(routesFile);
@@ -86,6 +88,7 @@ public static class ProxyApplication
         app.MapHealthChecks("/readyz/billing", Readiness("billing", degradedIsReady: false));
         app.MapMailboxAdmin();
         app.MapDirectoryAdmin();
+        app.MapOperatorEndpoints();
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseIntegrationRouting();

@@ -93,6 +93,8 @@ public static class IntegrationRoutingExtensions
         services.TryAddSingleton(CreateDeliveryIdStore);
         services.TryAddSingleton<DuplicateSuppression>();
         services.AddEdgeRateLimits(configuration);
+        services.TryAddSingleton<RoutingDecider>();
+        services.TryAddSingleton<Admin.RouteExplainer>();
         services.TryAddSingleton<WebhookDispatcher>();
         services.TryAddSingleton<BackgroundSends>();
         services.AddHostedService(sp => sp.GetRequiredService<BackgroundSends>());

@@ -20,9 +20,20 @@ public sealed class ProxyProcess : IAsyncDisposable
 
     public string Output => string.Join('\n', _log);
 
+    /// <summary>The non-empty lines written so far (standard output and error).</summary>
+    public IReadOnlyList<string> Lines => _log.Where(l => l.Length > 0).ToArray();
+
     public static ProxyProcess Start(params string[] settings)
     {
         var port = RedisServer.FreeTcpPort();
+        return Run(port, [$"--urls=http://127.0.0.1:{port}", "--Logging:LogLevel:Default=Warning", .. settings.Select(s => "--" + s)]);
+    }
+
+    /// <summary>The host with exactly <paramref name="arguments"/> on its command line (verbs, flags, settings).</summary>
+    public static ProxyProcess StartWithArguments(params string[] arguments) => Run(RedisServer.FreeTcpPort(), arguments);
+
+    private static ProxyProcess Run(int port, IEnumerable<string> arguments)
+    {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -30,11 +41,9 @@ public sealed class ProxyProcess : IAsyncDisposable
             WorkingDirectory = AppContext.BaseDirectory,
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Proxy.Host.dll"));
-        info.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
-        info.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
-        foreach (var setting in settings)
+        foreach (var argument in arguments)
         {
-            info.ArgumentList.Add("--" + setting);
+            info.ArgumentList.Add(argument);
         }
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("the proxy process did not start");

@@ -32,6 +32,14 @@ public static class MailboxAdminEndpoints
                 ? await next(context).ConfigureAwait(false)
                 : Results.Empty);
 
+        // Totals over every lane: what the depth and oldest-age gauges report.
+        group.MapGet("/stats", async (IMailboxStore store, TimeProvider time, CancellationToken cancellationToken) =>
+        {
+            var stats = await store.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+            return Results.Ok(new MailboxTotals(stats.Pending, stats.DeadLetters,
+                stats.OldestReceivedAt is { } oldest ? Math.Max(0, (time.GetUtcNow() - oldest).TotalSeconds) : null));
+        });
+
         group.MapGet("/mailboxes", async (IMailboxStore store, TimeProvider time, int? limit, CancellationToken cancellationToken) =>
         {
             if (LimitProblem(limit) is { } problem)
@@ -184,6 +192,8 @@ public static class MailboxAdminEndpoints
         Results.Problem(detail: detail, statusCode: status, title: title, type: ProblemBase + type);
 
     private sealed record MailboxList(IReadOnlyList<MailboxView> Mailboxes);
+
+    private sealed record MailboxTotals(long Pending, long DeadLetters, double? OldestAgeSeconds);
 
     private sealed record MailboxView(string Mailbox, string Region, long Depth, double OldestAgeSeconds, int HeadAttempts, DateTimeOffset HeadNextAttemptAt);
 

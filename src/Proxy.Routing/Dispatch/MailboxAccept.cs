@@ -21,17 +21,13 @@ internal sealed partial class MailboxAccept(IServiceProvider services, ILogger<M
     {
         var context = exchange.Context;
         var mailbox = services.GetService<IWebhookMailbox>();
-        var owner = intent.Target is RoutingTarget.Organization organization ? organization.Id : resolution.IntegrationId;
-        if (mailbox is null || owner is null)
+        if (mailbox is null || Identifier(intent, resolution) is not { } identifier)
         {
             await ProblemResponse.WriteAsync(context, 503, ProblemTypes.ServiceUnavailable, ProblemResponse.TitleFor(503),
                 "the webhook mailbox is not configured");
             return;
         }
 
-        var identifier = intent.MailboxSuffix is null
-            ? owner.Value.ToString(CultureInfo.InvariantCulture)
-            : $"{owner.Value.ToString(CultureInfo.InvariantCulture)}:{intent.MailboxSuffix}";
         try
         {
             var request = await RegionRequestBuilder.CaptureAsync(context, exchange.Webhook, exchange.Transformer);
@@ -50,6 +46,24 @@ internal sealed partial class MailboxAccept(IServiceProvider services, ILogger<M
         }
 
         context.Response.StatusCode = StatusCodes.Status202Accepted;
+    }
+
+    /// <summary>
+    /// The mailbox identifier after the provider: the integration (or organization) id, then the intent's suffix. The
+    /// mailbox is <c>provider:identifier</c>, with <c>:bucket</c> while a busy integration is bucketed.
+    /// </summary>
+    public static string? Identifier(RoutingIntent.ToRegions intent, RegionResolution resolution)
+    {
+        ArgumentNullException.ThrowIfNull(intent);
+        ArgumentNullException.ThrowIfNull(resolution);
+        var owner = intent.Target is RoutingTarget.Organization organization ? organization.Id : resolution.IntegrationId;
+        if (owner is null)
+        {
+            return null;
+        }
+
+        var id = owner.Value.ToString(CultureInfo.InvariantCulture);
+        return intent.MailboxSuffix is null ? id : $"{id}:{intent.MailboxSuffix}";
     }
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Could not store a {Provider} webhook in the mailbox")]

@@ -67,7 +67,8 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
 
         exchange.Activity?.SetStatus(ActivityStatusCode.Error, errorType);
         exchange.Activity?.SetTag("error.type", errorType);
-        LogForwardFailed(logger, exchange.Provider, name, errorType, error.Exception);
+        // A routine upstream failure is one line: the classified error and the exception's message, no stack trace.
+        LogForwardFailed(logger, exchange.Provider, name, errorType, error.Exception?.Message ?? error.Error.ToString());
         if (originalAborted.IsCancellationRequested)
         {
             return;
@@ -82,6 +83,6 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
             new Dictionary<string, string> { [name] = errorType });
     }
 
-    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Forwarding a {Provider} webhook to {Target} failed ({ErrorType})")]
-    private static partial void LogForwardFailed(ILogger logger, string provider, string target, string errorType, Exception? exception);
+    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Forwarding a {Provider} webhook to {Target} failed ({ErrorType}): {Message}")]
+    private static partial void LogForwardFailed(ILogger logger, string provider, string target, string errorType, string message);
 }

@@ -108,9 +108,10 @@ internal sealed partial class WebhookDispatcher(
             return;
         }
 
+        var plan = Plan(provider, intent, resolution);
         if (resolution.Kind != ResolutionKind.Found)
         {
-            await NoRegionAsync(exchange, intent, resolution);
+            await NoRegionAsync(exchange, plan);
             return;
         }
 
@@ -134,7 +135,7 @@ internal sealed partial class WebhookDispatcher(
         var accepted = false;
         try
         {
-            await DeliverAsync(exchange, intent, resolution, next);
+            await DeliverAsync(exchange, intent, resolution, plan, next);
             accepted = context.Response.StatusCode is >= 200 and < 300;
         }
         finally
@@ -146,56 +147,86 @@ internal sealed partial class WebhookDispatcher(
         }
     }
 
-    private async Task DeliverAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution, RequestDelegate next)
+    /// <summary>
+    /// How a resolved webhook is delivered, without sending anything: real dispatch carries the plan out and the dry run
+    /// (<c>POST /admin/explain</c>) reports it, so the two cannot disagree.
+    /// </summary>
+    public DeliveryPlan Plan(string provider, RoutingIntent.ToRegions intent, RegionResolution resolution)
     {
-        var (provider, activity) = (exchange.Provider, exchange.Activity);
+        if (resolution.Kind != ResolutionKind.Found)
+        {
+            var unknown = resolution.Kind == ResolutionKind.UnknownTarget;
+            var status = unknown ? intent.UnknownTargetStatus : intent.NoRegionStatus;
+            return new DeliveryPlan(status is >= 200 and < 300 ? RoutingModes.NoRegion : RoutingModes.Reject, [], [])
+            {
+                Status = status,
+                ProblemType = unknown ? ProblemTypes.UnknownIntegration : ProblemTypes.NoRegion,
+                Detail = unknown ? $"no {provider} integration matches {intent.Target}" : $"no active organization is behind {intent.Target}",
+            };
+        }
+
         if (intent.Delivery == RegionDelivery.Mailbox)
         {
-            await ToMailboxAsync(exchange, intent, resolution, next);
-            return;
+            // A region without a cluster is decided before anything is stored (an entry for it could never be delivered).
+            var served = resolution.Regions.Where(r => clusters.ForRegion(r) is not null).ToArray();
+            var skipped = resolution.Regions.Where(r => clusters.ForRegion(r) is null).ToArray();
+            return new DeliveryPlan(served.Length == 0 ? RoutingModes.Control : RoutingModes.Mailbox, served, skipped);
         }
 
         if (intent.ResponseUrl is { } responseUrl && providers.CurrentValue.For(provider).AllowsResponseUrl(responseUrl))
         {
-            Decided(activity, provider, RoutingModes.Deferred);
-            await DeferAsync(exchange, intent, resolution, responseUrl);
-            return;
+            return new DeliveryPlan(RoutingModes.Deferred,
+                intent.Delivery == RegionDelivery.FirstRegion ? resolution.Regions.Take(1).ToArray() : resolution.Regions, [])
+            {
+                ResponseUrl = responseUrl,
+            };
         }
 
-        if (intent.Delivery == RegionDelivery.FirstRegion)
+        return intent.Delivery == RegionDelivery.FirstRegion
+            ? new DeliveryPlan(RoutingModes.FirstRegion, [resolution.Regions[0]], [])
+            : new DeliveryPlan(RoutingModes.AllRegions, resolution.Regions, []);
+    }
+
+    private async Task DeliverAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution, DeliveryPlan plan,
+        RequestDelegate next)
+    {
+        var (provider, activity) = (exchange.Provider, exchange.Activity);
+        switch (plan.Mode)
         {
-            Decided(activity, provider, RoutingModes.FirstRegion);
-            var first = resolution.Regions[0];
-            await silos.ForwardAsync(exchange, RoutingModes.FirstRegion, first, clusters.ForRegion(first), bounded: true, next);
-            return;
+            case RoutingModes.Mailbox or RoutingModes.Control:
+                await ToMailboxAsync(exchange, intent, resolution, plan, next);
+                return;
+            case RoutingModes.Deferred:
+                Decided(activity, provider, RoutingModes.Deferred);
+                await DeferAsync(exchange, plan);
+                return;
+            case RoutingModes.FirstRegion:
+                Decided(activity, provider, RoutingModes.FirstRegion);
+                var first = plan.Regions[0];
+                await silos.ForwardAsync(exchange, RoutingModes.FirstRegion, first, clusters.ForRegion(first), bounded: true, next);
+                return;
+            default:
+                Decided(activity, provider, RoutingModes.AllRegions);
+                await fanOut.ForwardAsync(exchange, plan.Regions);
+                return;
         }
-
-        Decided(activity, provider, RoutingModes.AllRegions);
-        await fanOut.ForwardAsync(exchange, resolution.Regions);
     }
 
     /// <summary>
-    /// Stores the webhook for the regions a cluster serves. A region without a cluster is decided here, before anything
-    /// is stored (an entry for it could never be delivered): it is skipped, logged and counted; when no region of the
-    /// webhook has a cluster, control answers it, as the reference does with a region it cannot resolve.
+    /// Stores the webhook for the regions a cluster serves. The regions without one are logged and counted; when no
+    /// region of the webhook has a cluster, control answers it, as the reference does with a region it cannot resolve.
     /// </summary>
-    private async Task ToMailboxAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution, RequestDelegate next)
+    private async Task ToMailboxAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution, DeliveryPlan plan,
+        RequestDelegate next)
     {
         var (provider, activity) = (exchange.Provider, exchange.Activity);
-        var served = new List<string>(resolution.Regions.Count);
-        foreach (var region in resolution.Regions)
+        foreach (var region in plan.Skipped)
         {
-            if (clusters.ForRegion(region) is not null)
-            {
-                served.Add(region);
-                continue;
-            }
-
             metrics.RegionFailure(provider, RoutingModes.Mailbox, region, ForwardingErrors.NotConfigured);
             LogRegionWithoutCluster(logger, provider, region);
         }
 
-        if (served.Count == 0)
+        if (plan.Mode == RoutingModes.Control)
         {
             LogMailboxToControl(logger, provider, string.Join(',', resolution.Regions));
             activity?.SetTag("error.type", ForwardingErrors.NotConfigured);
@@ -204,31 +235,26 @@ internal sealed partial class WebhookDispatcher(
         }
 
         Decided(activity, provider, RoutingModes.Mailbox);
-        await mailbox.AcceptAsync(exchange, intent, served.Count == resolution.Regions.Count ? resolution : resolution with { Regions = served });
+        await mailbox.AcceptAsync(exchange, intent, plan.Skipped.Count == 0 ? resolution : resolution with { Regions = plan.Regions });
     }
 
-    private Task NoRegionAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution)
+    private Task NoRegionAsync(WebhookExchange exchange, DeliveryPlan plan)
     {
-        var unknown = resolution.Kind == ResolutionKind.UnknownTarget;
-        var status = unknown ? intent.UnknownTargetStatus : intent.NoRegionStatus;
-        if (status is >= 200 and < 300)
+        if (plan.Mode == RoutingModes.NoRegion)
         {
             Decided(exchange.Activity, exchange.Provider, RoutingModes.NoRegion);
-            exchange.Context.Response.StatusCode = status;
+            exchange.Context.Response.StatusCode = plan.Status!.Value;
             return Task.CompletedTask;
         }
 
-        return RejectAsync(exchange.Context, exchange.Provider, exchange.Activity, status,
-            unknown ? ProblemTypes.UnknownIntegration : ProblemTypes.NoRegion,
-            unknown ? $"no {exchange.Provider} integration matches {intent.Target}" : $"no active organization is behind {intent.Target}");
+        return RejectAsync(exchange.Context, exchange.Provider, exchange.Activity, plan.Status!.Value, plan.ProblemType!, plan.Detail!);
     }
 
     /// <summary>Answers 200 now; the region answer goes to the response URL later.</summary>
-    private async Task DeferAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution, string responseUrl)
+    private async Task DeferAsync(WebhookExchange exchange, DeliveryPlan plan)
     {
-        var regions = intent.Delivery == RegionDelivery.FirstRegion ? resolution.Regions.Take(1) : resolution.Regions;
         var legs = new List<DeferredLeg>();
-        foreach (var region in regions)
+        foreach (var region in plan.Regions)
         {
             if (!builder.TryPickRegion(region, exchange.Context, out var target, out var error))
             {
@@ -239,7 +265,7 @@ internal sealed partial class WebhookDispatcher(
             legs.Add(new DeferredLeg(target, await RegionRequestBuilder.BuildAsync(exchange.Context, exchange.Webhook, target, exchange.Transformer)));
         }
 
-        deferred.Start(exchange.Provider, responseUrl, legs);
+        deferred.Start(exchange.Provider, plan.ResponseUrl!, legs);
         exchange.Context.Response.StatusCode = StatusCodes.Status200OK;
     }
 

@@ -133,6 +133,10 @@ public sealed class IntegrationDirectory
         return (new IntegrationDirectory(document, revision), []);
     }
 
+    /// <summary>Active organizations per region, sorted by region.</summary>
+    internal SortedDictionary<string, int> ActiveOrganizationCounts()
+        => new(_activeOrganizationsByRegion.ToDictionary(p => p.Key, p => p.Value.Length), StringComparer.Ordinal);
+
     /// <summary>Where the organization is written in the file (<c>directory.json line 3, column 5</c>), when it was read from one.</summary>
     internal string? PlaceOf(long organizationId) => _organizationPlaces.GetValueOrDefault(organizationId);
 
