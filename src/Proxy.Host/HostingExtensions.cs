@@ -51,6 +51,13 @@ internal static class HostingExtensions
         }
     }
 
+    /// <summary>
+    /// <c>HostOptions:ShutdownTimeout</c> (and the other <c>HostOptions</c> properties) from configuration; the host
+    /// itself only reads the flat <c>shutdownTimeoutSeconds</c>, which still works when the section is absent.
+    /// </summary>
+    public static IServiceCollection AddHostOptions(this IServiceCollection services, IConfiguration configuration)
+        => services.Configure<HostOptions>(configuration.GetSection("HostOptions"));
+
     /// <summary>The routes file (<c>{ConfigDir}/proxy.json</c>): hot reloaded, a broken edit is rejected and logged.</summary>
     public static ConfigFileStatus AddRoutesFile(this IConfigurationManager configuration, string contentRoot)
     {

@@ -1,6 +1,11 @@
 using Proxy.Billing;
 using Proxy.Host;
 
+if (args is [HealthProbe.Verb, ..])
+{
+    return await HealthProbe.RunAsync(args[1..]);
+}
+
 var command = ProxyCommandLine.Parse(args, HostingExtensions.ContentRoot(), Console.Out, Console.Error);
 if (command.ExitCode is { } exitCode)
 {

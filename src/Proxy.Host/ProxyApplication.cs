@@ -61,6 +61,7 @@ public static class ProxyApplication
         builder.Services.AddWebhookMailbox(builder.Configuration);
         builder.Services.AddBillingConsumer(builder.Configuration);
         builder.Services.AddProxyTelemetry(builder.Configuration, "edge-proxy");
+        builder.Services.AddHostOptions(builder.Configuration);
         if (demo)
         {
             builder.Services.AddHostedService<DemoSilos>();

@@ -21,7 +21,7 @@ internal static class ProxyCommandLine
         "urls", "http_ports", "https_ports", "environment", "contentRoot", "applicationName", "hostingStartupAssemblies",
         "hostingStartupExcludeAssemblies", "preventHostingStartup", "Kestrel", "Logging", "AllowedHosts", "ReverseProxy",
         "ConfigDir", "Admin", "Mailbox", "Redis", "Directory", "Routing", "Limits", "RateLimits", "Providers", "Billing",
-        "Signing", "Dedup", "Shed", "Demo", "OTEL_",
+        "Signing", "Dedup", "Shed", "Demo", "HostOptions", "OTEL_",
     ];
 
     /// <summary>Flags of the parser that also look like a setting (<c>--demo</c> vs the <c>Demo</c> section).</summary>

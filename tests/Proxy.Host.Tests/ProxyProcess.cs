@@ -46,6 +46,15 @@ public sealed class ProxyProcess : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
+        return Launch(info, port);
+    }
+
+    /// <summary>A host started as <paramref name="info"/> says (its own working directory, environment and arguments), listening on <paramref name="port"/>.</summary>
+    public static ProxyProcess Launch(ProcessStartInfo info, int port)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
         var process = Process.Start(info) ?? throw new InvalidOperationException("the proxy process did not start");
         var proxy = new ProxyProcess(process, port);
         process.OutputDataReceived += (_, e) => proxy._log.Enqueue(e.Data ?? "");
@@ -70,10 +79,10 @@ public sealed class ProxyProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until <c>/readyz</c> answers 200 with a body that satisfies <paramref name="ready"/>.</summary>
-    public async Task WaitReadyAsync(Func<string, bool> ready)
+    /// <summary>Waits until <c>/readyz</c> answers 200 with a body that satisfies <paramref name="ready"/> (30 s unless <paramref name="within"/> says otherwise).</summary>
+    public async Task WaitReadyAsync(Func<string, bool> ready, TimeSpan? within = null)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.Add(within ?? TimeSpan.FromSeconds(30));
         while (DateTime.UtcNow < deadline && !_process.HasExited)
         {
             try

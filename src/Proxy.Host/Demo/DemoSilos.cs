@@ -18,6 +18,9 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
             configuration[Proxy.Routing.IntegrationRoutingExtensions.ConfigDirKey] = "config/demo";
         }
 
+        // Ctrl+C or SIGTERM ends the demo within 2 s: a mailbox delivery still in flight then is cancelled (not an
+        // attempt: it is sent again at the next start) instead of being awaited for up to the production 30 s.
+        configuration["HostOptions:ShutdownTimeout"] ??= "00:00:02";
         configuration["Demo:Silos:control"] ??= "http://127.0.0.1:5101";
         configuration["Demo:Silos:eu"] ??= "http://127.0.0.1:5102";
         configuration["Demo:Silos:us"] ??= "http://127.0.0.1:5103";
