@@ -21,7 +21,8 @@ internal sealed partial class MailboxAccept(IServiceProvider services, ILogger<M
     {
         var context = exchange.Context;
         var mailbox = services.GetService<IWebhookMailbox>();
-        var owner = intent.Target is RoutingTarget.Organization organization ? organization.Id : resolution.IntegrationId;
+        var owner = intent.MailboxIntegrationId
+            ?? (intent.Target is RoutingTarget.Organization organization ? organization.Id : resolution.IntegrationId);
         if (mailbox is null || owner is null)
         {
             await ProblemResponse.WriteAsync(context, 503, ProblemTypes.ServiceUnavailable, ProblemResponse.TitleFor(503),

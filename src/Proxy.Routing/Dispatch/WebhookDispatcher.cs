@@ -28,11 +28,16 @@ internal sealed partial class WebhookDispatcher(
     RegionRequestBuilder builder,
     IOptionsMonitor<ProviderSecretsOptions> providers,
     EdgeRateLimits limits,
+    ShedValve shed,
     RoutingMetrics metrics,
     TimeProvider time,
     ILogger<WebhookDispatcher> logger)
 {
     private static readonly TimeSpan s_directoryRetryAfter = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_shedRetryAfter = TimeSpan.FromSeconds(60);
+
+    /// <summary>The <c>error.type</c> of a one-region provider's integration found in several regions.</summary>
+    private const string MultipleRegions = "multiple_regions";
 
     // A sender decides how often a refusal is logged: bound it. The decision metric counts every one.
     private readonly LogThrottle _rejections = new(time);
@@ -55,10 +60,10 @@ internal sealed partial class WebhookDispatcher(
         }
     }
 
-    private Task ToControlAsync(WebhookExchange exchange, RequestDelegate next)
+    private async Task ToControlAsync(WebhookExchange exchange, RequestDelegate next)
     {
         Decided(exchange.Activity, exchange.Provider, RoutingModes.Control);
-        return silos.ForwardAsync(exchange, RoutingModes.Control, "control", clusters.ById(exchange.Settings.ControlCluster), bounded: false, next);
+        await silos.ForwardAsync(exchange, RoutingModes.Control, "control", clusters.ById(exchange.Settings.ControlCluster), bounded: false, next);
     }
 
     public async Task RejectAsync(HttpContext context, string provider, Activity? activity, int status, string type, string detail,
@@ -79,6 +84,13 @@ internal sealed partial class WebhookDispatcher(
         var (context, provider, activity) = (exchange.Context, exchange.Provider, exchange.Activity);
         var target = intent.Target.ToString();
         activity?.SetTag("proxy.target", target);
+        // The killswitch comes first: a shed webhook takes no rate-limit token and is never looked up, stored or sent.
+        if (shed.Any && shed.Match(provider, intent.Target, intent.MailboxIntegrationId) is { } rule)
+        {
+            await ShedAsync(exchange, rule, target);
+            return;
+        }
+
         using (var lease = limits.AcquireForIntegration(provider, target))
         {
             if (!lease.IsAcquired)
@@ -91,30 +103,57 @@ internal sealed partial class WebhookDispatcher(
             }
         }
 
-        RegionResolution resolution;
-        try
+        if (await ResolveAsync(exchange, intent.Target) is not { } resolution)
         {
-            resolution = await directory.ResolveAsync(intent.Target, exchange.Deadline);
+            return;
         }
-        catch (Exception ex) when (ex is DirectoryUnavailableException || (ex is OperationCanceledException && exchange.DeadlinePassed))
+
+        // A rule by directory id, for a target the sender names by its own id: known once the directory answered.
+        if (shed.Any && resolution.IntegrationId is { } integrationId && shed.Match(provider, intent.Target, integrationId) is { } byId)
         {
-            // Never guess: the sender retries, and nothing is cached as unknown.
-            var errorType = ex is DirectoryUnavailableException unavailable ? unavailable.ErrorType : ForwardingErrors.Timeout;
-            metrics.RegionFailure(provider, RoutingModes.Directory, "control", errorType);
-            activity?.SetTag("error.type", errorType);
-            LogDirectoryUnavailable(logger, provider, intent.Target.ToString(), errorType);
-            await ProblemResponse.WriteAsync(context, 503, ProblemTypes.DirectoryUnavailable, ProblemResponse.TitleFor(503),
-                $"the integration directory could not be read ({errorType}); retry later", retryAfter: s_directoryRetryAfter);
+            await ShedAsync(exchange, byId, target);
             return;
         }
 
         if (resolution.Kind != ResolutionKind.Found)
         {
+            if (intent.ControlWhenUnplaced)
+            {
+                LogUnplacedToControl(logger, provider, target, resolution.Kind);
+                await ToControlAsync(exchange, next);
+                return;
+            }
+
             await NoRegionAsync(exchange, intent, resolution);
             return;
         }
 
         activity?.SetTag("proxy.regions", string.Join(',', resolution.Regions));
+        if (intent.OneRegionOnly && resolution.Regions.Count > 1)
+        {
+            // The reference fails such a webhook with a 500; control can at least answer it.
+            metrics.ConfigError(provider, MultipleRegions);
+            activity?.SetTag("error.type", MultipleRegions);
+            LogMultipleRegions(logger, provider, target, string.Join(',', resolution.Regions));
+            await ToControlAsync(exchange, next);
+            return;
+        }
+
+        if (intent.MailboxIntegrationId is { } named)
+        {
+            // The URL names the mailbox's integration: only one the directory knows may name a mailbox.
+            if (await ResolveAsync(exchange, new RoutingTarget.IntegrationId(named)) is not { } integration)
+            {
+                return;
+            }
+
+            if (integration.Kind == ResolutionKind.UnknownTarget)
+            {
+                LogUnknownMailboxIntegration(logger, provider, named);
+                await ToControlAsync(exchange, next);
+                return;
+            }
+        }
         // Claimed before anything is stored or sent; released unless the sender got a 2xx, so its retry is delivered.
         var check = await duplicates.ClaimAsync(exchange, intent);
         if (check.IsDuplicate)
@@ -159,7 +198,14 @@ internal sealed partial class WebhookDispatcher(
         {
             Decided(activity, provider, RoutingModes.FirstRegion);
             var first = resolution.Regions[0];
-            await silos.ForwardAsync(exchange, RoutingModes.FirstRegion, first, clusters.ForRegion(first), bounded: true, next);
+            var answered = await silos.ForwardAsync(exchange, RoutingModes.FirstRegion, first, clusters.ForRegion(first), bounded: true, next,
+                answerFailure: !intent.ControlOnRegionFailure);
+            if (!answered)
+            {
+                LogRegionFailedToControl(logger, provider, first);
+                await ToControlAsync(exchange, next);
+            }
+
             return;
         }
 
@@ -198,6 +244,43 @@ internal sealed partial class WebhookDispatcher(
 
         Decided(activity, provider, RoutingModes.Mailbox);
         await mailbox.AcceptAsync(exchange, intent, served.Count == resolution.Regions.Count ? resolution : resolution with { Regions = served });
+    }
+
+    /// <summary>The regions behind <paramref name="target"/>, or null once the sender got a 503 (the directory could not answer).</summary>
+    private async Task<RegionResolution?> ResolveAsync(WebhookExchange exchange, RoutingTarget target)
+    {
+        try
+        {
+            return await directory.ResolveAsync(target, exchange.Deadline);
+        }
+        catch (Exception ex) when (ex is DirectoryUnavailableException || (ex is OperationCanceledException && exchange.DeadlinePassed))
+        {
+            // Never guess: the sender retries, and nothing is cached as unknown.
+            var errorType = ex is DirectoryUnavailableException unavailable ? unavailable.ErrorType : ForwardingErrors.Timeout;
+            metrics.RegionFailure(exchange.Provider, RoutingModes.Directory, "control", errorType);
+            exchange.Activity?.SetTag("error.type", errorType);
+            LogDirectoryUnavailable(logger, exchange.Provider, target.ToString(), errorType);
+            await ProblemResponse.WriteAsync(exchange.Context, 503, ProblemTypes.DirectoryUnavailable, ProblemResponse.TitleFor(503),
+                $"the integration directory could not be read ({errorType}); retry later", retryAfter: s_directoryRetryAfter);
+            return null;
+        }
+    }
+
+    /// <summary>The shed valve's answer: 429 problem+json with <c>Retry-After: 60</c>, counted by provider and rule.</summary>
+    private async Task ShedAsync(WebhookExchange exchange, ShedRule rule, string target)
+    {
+        var name = rule.ToString();
+        metrics.Shed(exchange.Provider, name);
+        exchange.Activity?.SetTag("proxy.shed.rule", name);
+        Decided(exchange.Activity, exchange.Provider, RoutingModes.Shed);
+        if (_rejections.TryEnter(out var suppressed))
+        {
+            LogShed(logger, exchange.Provider, target, name, suppressed);
+        }
+
+        await ProblemResponse.WriteAsync(exchange.Context, StatusCodes.Status429TooManyRequests, ProblemTypes.Shed,
+            ProblemResponse.TitleFor(StatusCodes.Status429TooManyRequests),
+            $"{exchange.Provider} webhooks for {target} are being shed (rule {name}); retry after 60 s", retryAfter: s_shedRetryAfter);
     }
 
     private Task NoRegionAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution)
@@ -253,6 +336,26 @@ internal sealed partial class WebhookDispatcher(
     [LoggerMessage(EventId = 405, Level = LogLevel.Warning,
         Message = "No cluster serves any region ({Regions}) of a {Provider} webhook; control answers it and nothing is stored")]
     private static partial void LogMailboxToControl(ILogger logger, string provider, string regions);
+
+    [LoggerMessage(EventId = 406, Level = LogLevel.Error,
+        Message = "A {Provider} integration ({Target}) has organizations in several regions ({Regions}): a configuration error; control answers its webhook")]
+    private static partial void LogMultipleRegions(ILogger logger, string provider, string target, string regions);
+
+    [LoggerMessage(EventId = 407, Level = LogLevel.Information,
+        Message = "A {Provider} webhook for {Target} cannot be placed ({Kind}); control answers it")]
+    private static partial void LogUnplacedToControl(ILogger logger, string provider, string target, ResolutionKind kind);
+
+    [LoggerMessage(EventId = 413, Level = LogLevel.Information,
+        Message = "A {Provider} webhook names integration {IntegrationId}, which the directory does not know; control answers it")]
+    private static partial void LogUnknownMailboxIntegration(ILogger logger, string provider, long integrationId);
+
+    [LoggerMessage(EventId = 408, Level = LogLevel.Warning,
+        Message = "Region {Region} gave no answer to a {Provider} request; control answers it instead")]
+    private static partial void LogRegionFailedToControl(ILogger logger, string provider, string region);
+
+    [LoggerMessage(EventId = 409, Level = LogLevel.Information,
+        Message = "Shed a {Provider} webhook for {Target} (rule {Rule}) ({Suppressed} similar lines left out before this one)")]
+    private static partial void LogShed(ILogger logger, string provider, string target, string rule, long suppressed);
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Warning,
         Message = "The directory could not resolve {Target} for a {Provider} webhook ({ErrorType}); answered 503")]
