@@ -94,14 +94,7 @@ public sealed partial class ShedValve : IHostedService, IDisposable
     {
         _configuration = configuration;
         _logger = logger;
-        try
-        {
-            _initial = Load();
-        }
-        catch (InvalidOperationException ex)
-        {
-            _initial = ValidateOptionsResult.Fail($"{ShedOptions.Section}: {ex.Message}");
-        }
+        _initial = Load();
 
         _subscription = ChangeToken.OnChange(configuration.GetReloadToken, Reload);
     }
@@ -141,9 +134,8 @@ public sealed partial class ShedValve : IHostedService, IDisposable
 
     private ValidateOptionsResult Load()
     {
-        var options = new ShedOptions();
-        _configuration.GetSection(ShedOptions.Section).Bind(options);
-        var result = _validator.Validate(null, options);
+        var (options, errors) = Read(_configuration.GetSection(ShedOptions.Section));
+        var result = errors.Count > 0 ? ValidateOptionsResult.Fail(errors) : _validator.Validate(null, options);
         if (result.Succeeded)
         {
             _rules = [.. options.Rules];
@@ -152,25 +144,51 @@ public sealed partial class ShedValve : IHostedService, IDisposable
         return result;
     }
 
+    /// <summary>
+    /// The rules as written, read by hand: the binder silently drops a list entry with a value it cannot convert, which
+    /// would turn a typo into "shed nothing".
+    /// </summary>
+    internal static (ShedOptions Options, List<string> Errors) Read(IConfiguration section)
+    {
+        var options = new ShedOptions();
+        var errors = new List<string>();
+        foreach (var entry in section.GetSection(nameof(ShedOptions.Rules)).GetChildren())
+        {
+            long? integrationId = null;
+            if (entry[nameof(ShedRule.IntegrationId)] is { Length: > 0 } raw)
+            {
+                if (long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var id))
+                {
+                    integrationId = id;
+                }
+                else
+                {
+                    errors.Add($"{ShedOptions.Section}:Rules:{entry.Key}:IntegrationId must be a number (was '{raw}').");
+                }
+            }
+
+            options.Rules.Add(new ShedRule
+            {
+                Provider = entry[nameof(ShedRule.Provider)],
+                ExternalId = entry[nameof(ShedRule.ExternalId)],
+                IntegrationId = integrationId,
+            });
+        }
+
+        return (options, errors);
+    }
+
     private void Reload()
     {
         var before = _rules;
-        try
+        var result = Load();
+        if (result.Failed)
         {
-            var result = Load();
-            if (result.Failed)
-            {
-                LogRejected(_logger, result.FailureMessage);
-            }
-            else if (!SameRules(before, _rules))
-            {
-                LogReloaded(_logger, _rules.Length);
-            }
+            LogRejected(_logger, result.FailureMessage);
         }
-        catch (InvalidOperationException ex)
+        else if (!SameRules(before, _rules))
         {
-            // A value that does not bind (IntegrationId: "abc") is a bad edit like any other.
-            LogRejected(_logger, ex.Message);
+            LogReloaded(_logger, _rules.Length);
         }
     }
 
