@@ -45,6 +45,7 @@ public static class IntegrationRoutingExtensions
         // Ahead of the framework's default writer: the first writer that can write wins.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IProblemDetailsWriter, EdgeProblemDetailsWriter>());
         services.AddProblemDetails();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Routing.MatcherPolicy, ReservedPathPolicy>());
 
         services.TryAddSingleton<IIntegrationDirectorySource>(sp =>
         {
@@ -70,11 +71,13 @@ public static class IntegrationRoutingExtensions
         services.AddSingleton<IIntegrationParser>(new AzureDevOpsParser());
         services.AddSingleton<IIntegrationParser>(new MsTeamsParser());
         services.AddSingleton<IIntegrationParser>(new JiraServerParser());
+        services.AddSingleton<IIntegrationParser>(new GiteaParser());
         services.AddSingleton<IIntegrationParser>(new ControlOnlyParser("vercel"));
         services.AddSingleton<IIntegrationParser>(new ControlOnlyParser("google"));
         services.AddSingleton<IWebhookSignatureVerifier, SlackSignatureVerifier>();
         services.AddSingleton<IWebhookSignatureVerifier, GitHubSignatureVerifier>();
         services.AddSingleton<IWebhookSignatureVerifier, DiscordSignatureVerifier>();
+        services.AddSingleton<IWebhookSignatureVerifier, GiteaSignatureVerifier>();
         services.TryAddSingleton<ParserRegistry>();
         services.TryAddSingleton<SignatureRegistry>();
         services.TryAddSingleton<RoutingMetrics>();

@@ -247,6 +247,11 @@ internal sealed class RouteExplainer(IProxyStateLookup state, RoutingDecider dec
             };
         }
 
+        if (intent.Organization is { } organization && resolution.Kind == ResolutionKind.Found)
+        {
+            resolution = resolution.NarrowTo(organization);
+        }
+
         var plan = dispatcher.Plan(provider, intent, resolution);
         var reason = plan.Detail is null ? intent.Reason : $"{intent.Reason}; {plan.Detail}";
         var mailbox = plan.Mode == RoutingModes.Mailbox && MailboxAccept.Identifier(intent, resolution) is { } identifier

@@ -15,4 +15,10 @@ internal sealed record DeliveryPlan(string Mode, IReadOnlyList<string> Regions, 
 
     /// <summary>Deferred mode: where the region's answer is posted.</summary>
     public string? ResponseUrl { get; init; }
+
+    /// <summary>
+    /// Set when the directory's answer breaks a rule of the provider (a one-region integration in several regions): the
+    /// <c>error.type</c> counted, and control answers.
+    /// </summary>
+    public string? ConfigError { get; init; }
 }

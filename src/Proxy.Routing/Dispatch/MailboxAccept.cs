@@ -56,7 +56,8 @@ internal sealed partial class MailboxAccept(IServiceProvider services, ILogger<M
     {
         ArgumentNullException.ThrowIfNull(intent);
         ArgumentNullException.ThrowIfNull(resolution);
-        var owner = intent.Target is RoutingTarget.Organization organization ? organization.Id : resolution.IntegrationId;
+        var owner = intent.MailboxIntegrationId
+            ?? (intent.Target is RoutingTarget.Organization organization ? organization.Id : resolution.IntegrationId);
         if (owner is null)
         {
             return null;

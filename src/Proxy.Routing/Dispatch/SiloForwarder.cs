@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Telemetry;
+using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
 namespace Proxy.Routing.Dispatch;
@@ -15,17 +16,27 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
 {
     /// <param name="name">The silo's name in answers, metrics and logs: a region, or "control".</param>
     /// <param name="bounded">True for region calls, which the sync deadline bounds; control pages are not bounded.</param>
-    public async Task ForwardAsync(WebhookExchange exchange, string mode, string name, ClusterState? cluster, bool bounded,
-        RequestDelegate next)
+    /// <param name="answerFailure">
+    /// False when the caller has somewhere else to send the webhook: a silo that gives no answer is then counted and
+    /// logged but nothing is written, and the result is false.
+    /// </param>
+    /// <returns>True when the sender has its answer (the silo's, a problem, or none because it went away).</returns>
+    public async Task<bool> ForwardAsync(WebhookExchange exchange, string mode, string name, ClusterState? cluster, bool bounded,
+        RequestDelegate next, bool answerFailure = true)
     {
         var context = exchange.Context;
         if (cluster is null)
         {
             metrics.RegionFailure(exchange.Provider, mode, name, ForwardingErrors.NotConfigured);
             metrics.SyncFailure(exchange.Provider, mode, name, ForwardingErrors.NotConfigured);
+            if (!answerFailure)
+            {
+                return false;
+            }
+
             await ProblemResponse.WriteAsync(context, 503, ProblemTypes.RegionNotConfigured, ProblemResponse.TitleFor(503),
                 $"no cluster is configured for '{name}'");
-            return;
+            return true;
         }
 
         context.ReassignProxyRequest(cluster);
@@ -51,7 +62,7 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         if (error is null)
         {
             metrics.RegionCall(name, mode, context.Response.StatusCode, elapsed);
-            return;
+            return true;
         }
 
         var timedOut = bounded && exchange.DeadlinePassed;
@@ -71,7 +82,20 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         LogForwardFailed(logger, exchange.Provider, name, errorType, error.Exception?.Message ?? error.Error.ToString());
         if (originalAborted.IsCancellationRequested)
         {
-            return;
+            return true;
+        }
+
+        if (!answerFailure && !context.Response.HasStarted)
+        {
+            // Ready for another forward: no error, no status, the buffered body from its start.
+            context.Features.Set<IForwarderErrorFeature>(null);
+            context.Response.Clear();
+            if (context.Request.Body.CanSeek)
+            {
+                context.Request.Body.Position = 0;
+            }
+
+            return false;
         }
 
         var status = timedOut ? StatusCodes.Status504GatewayTimeout : StatusCodes.Status502BadGateway;
@@ -81,6 +105,7 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
                 ? $"'{name}' did not answer within {exchange.Settings.SyncDeadline.TotalMilliseconds:0} ms"
                 : $"'{name}' failed: {errorType}",
             new Dictionary<string, string> { [name] = errorType });
+        return true;
     }
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Forwarding a {Provider} webhook to {Target} failed ({ErrorType}): {Message}")]

@@ -28,11 +28,16 @@ internal sealed partial class WebhookDispatcher(
     RegionRequestBuilder builder,
     IOptionsMonitor<ProviderSecretsOptions> providers,
     EdgeRateLimits limits,
+    ShedValve shed,
     RoutingMetrics metrics,
     TimeProvider time,
     ILogger<WebhookDispatcher> logger)
 {
     private static readonly TimeSpan s_directoryRetryAfter = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_shedRetryAfter = TimeSpan.FromSeconds(60);
+
+    /// <summary>The <c>error.type</c> of a one-region provider's integration found in several regions.</summary>
+    private const string MultipleRegions = "multiple_regions";
 
     // A sender decides how often a refusal is logged: bound it. The decision metric counts every one.
     private readonly LogThrottle _rejections = new(time);
@@ -55,10 +60,10 @@ internal sealed partial class WebhookDispatcher(
         }
     }
 
-    private Task ToControlAsync(WebhookExchange exchange, RequestDelegate next)
+    private async Task ToControlAsync(WebhookExchange exchange, RequestDelegate next)
     {
         Decided(exchange.Activity, exchange.Provider, RoutingModes.Control);
-        return silos.ForwardAsync(exchange, RoutingModes.Control, "control", clusters.ById(exchange.Settings.ControlCluster), bounded: false, next);
+        await silos.ForwardAsync(exchange, RoutingModes.Control, "control", clusters.ById(exchange.Settings.ControlCluster), bounded: false, next);
     }
 
     public async Task RejectAsync(HttpContext context, string provider, Activity? activity, int status, string type, string detail,
@@ -79,6 +84,13 @@ internal sealed partial class WebhookDispatcher(
         var (context, provider, activity) = (exchange.Context, exchange.Provider, exchange.Activity);
         var target = intent.Target.ToString();
         activity?.SetTag("proxy.target", target);
+        // The killswitch comes first: a shed webhook takes no rate-limit token and is never looked up, stored or sent.
+        if (shed.Any && shed.Match(provider, intent.Target, intent.MailboxIntegrationId) is { } rule)
+        {
+            await ShedAsync(exchange, rule, target);
+            return;
+        }
+
         using (var lease = limits.AcquireForIntegration(provider, target))
         {
             if (!lease.IsAcquired)
@@ -91,38 +103,67 @@ internal sealed partial class WebhookDispatcher(
             }
         }
 
-        RegionResolution resolution;
-        try
+        if (await ResolveAsync(exchange, intent.Target) is not { } resolution)
         {
-            resolution = await directory.ResolveAsync(intent.Target, exchange.Deadline);
-        }
-        catch (Exception ex) when (ex is DirectoryUnavailableException || (ex is OperationCanceledException && exchange.DeadlinePassed))
-        {
-            // Never guess: the sender retries, and nothing is cached as unknown.
-            var errorType = ex is DirectoryUnavailableException unavailable ? unavailable.ErrorType : ForwardingErrors.Timeout;
-            metrics.RegionFailure(provider, RoutingModes.Directory, "control", errorType);
-            activity?.SetTag("error.type", errorType);
-            LogDirectoryUnavailable(logger, provider, intent.Target.ToString(), errorType);
-            await ProblemResponse.WriteAsync(context, 503, ProblemTypes.DirectoryUnavailable, ProblemResponse.TitleFor(503),
-                $"the integration directory could not be read ({errorType}); retry later", retryAfter: s_directoryRetryAfter);
             return;
         }
 
-        var plan = Plan(provider, intent, resolution);
-        if (resolution.Kind != ResolutionKind.Found)
+        // A rule by directory id, for a target the sender names by its own id: known once the directory answered.
+        if (shed.Any && resolution.IntegrationId is { } integrationId && shed.Match(provider, intent.Target, integrationId) is { } byId)
         {
-            await NoRegionAsync(exchange, plan);
+            await ShedAsync(exchange, byId, target);
             return;
         }
 
-        if (intent.Organization is { } organization)
+        if (intent.Organization is { } organization && resolution.Kind == ResolutionKind.Found)
         {
             // Only the named organization's region; a name the target does not have leaves every region in scope.
             resolution = resolution.NarrowTo(organization);
             activity?.SetTag("proxy.organization", organization.ToString());
         }
 
+        var plan = Plan(provider, intent, resolution);
+        if (resolution.Kind != ResolutionKind.Found)
+        {
+            if (plan.Mode == RoutingModes.Control)
+            {
+                LogUnplacedToControl(logger, provider, target, resolution.Kind);
+                await ToControlAsync(exchange, next);
+                return;
+            }
+
+            await NoRegionAsync(exchange, plan);
+            return;
+        }
+
         activity?.SetTag("proxy.regions", string.Join(',', resolution.Regions));
+        if (plan.ConfigError is { } configError)
+        {
+            // The reference fails such a webhook with a 500; control can at least answer it.
+            metrics.ConfigError(provider, configError);
+            activity?.SetTag("error.type", configError);
+            LogMultipleRegions(logger, provider, target, string.Join(',', resolution.Regions));
+            await ToControlAsync(exchange, next);
+            return;
+        }
+
+        if (intent.MailboxIntegrationId is { } named)
+        {
+            // The URL names the mailbox's integration: only one the directory knows may name a mailbox.
+            if (await ResolveAsync(exchange, new RoutingTarget.IntegrationId(named)) is not { } integration)
+            {
+                return;
+            }
+
+            if (integration.Kind == ResolutionKind.UnknownTarget)
+            {
+                LogUnknownMailboxIntegration(logger, provider, named);
+                await ToControlAsync(exchange, next);
+                return;
+            }
+        }
+
+
         // Claimed before anything is stored or sent; released unless the sender got a 2xx, so its retry is delivered.
         var check = await duplicates.ClaimAsync(exchange, intent);
         if (check.IsDuplicate)
@@ -155,6 +196,11 @@ internal sealed partial class WebhookDispatcher(
     {
         if (resolution.Kind != ResolutionKind.Found)
         {
+            if (intent.ControlWhenUnplaced)
+            {
+                return new DeliveryPlan(RoutingModes.Control, [], []);
+            }
+
             var unknown = resolution.Kind == ResolutionKind.UnknownTarget;
             var status = unknown ? intent.UnknownTargetStatus : intent.NoRegionStatus;
             return new DeliveryPlan(status is >= 200 and < 300 ? RoutingModes.NoRegion : RoutingModes.Reject, [], [])
@@ -163,6 +209,11 @@ internal sealed partial class WebhookDispatcher(
                 ProblemType = unknown ? ProblemTypes.UnknownIntegration : ProblemTypes.NoRegion,
                 Detail = unknown ? $"no {provider} integration matches {intent.Target}" : $"no active organization is behind {intent.Target}",
             };
+        }
+
+        if (intent.OneRegionOnly && resolution.Regions.Count > 1)
+        {
+            return new DeliveryPlan(RoutingModes.Control, [], []) { ConfigError = MultipleRegions };
         }
 
         if (intent.Delivery == RegionDelivery.Mailbox)
@@ -203,7 +254,14 @@ internal sealed partial class WebhookDispatcher(
             case RoutingModes.FirstRegion:
                 Decided(activity, provider, RoutingModes.FirstRegion);
                 var first = plan.Regions[0];
-                await silos.ForwardAsync(exchange, RoutingModes.FirstRegion, first, clusters.ForRegion(first), bounded: true, next);
+                var answered = await silos.ForwardAsync(exchange, RoutingModes.FirstRegion, first, clusters.ForRegion(first), bounded: true, next,
+                    answerFailure: !intent.ControlOnRegionFailure);
+                if (!answered)
+                {
+                    LogRegionFailedToControl(logger, provider, first);
+                    await ToControlAsync(exchange, next);
+                }
+
                 return;
             default:
                 Decided(activity, provider, RoutingModes.AllRegions);
@@ -236,6 +294,43 @@ internal sealed partial class WebhookDispatcher(
 
         Decided(activity, provider, RoutingModes.Mailbox);
         await mailbox.AcceptAsync(exchange, intent, plan.Skipped.Count == 0 ? resolution : resolution with { Regions = plan.Regions });
+    }
+
+    /// <summary>The regions behind <paramref name="target"/>, or null once the sender got a 503 (the directory could not answer).</summary>
+    private async Task<RegionResolution?> ResolveAsync(WebhookExchange exchange, RoutingTarget target)
+    {
+        try
+        {
+            return await directory.ResolveAsync(target, exchange.Deadline);
+        }
+        catch (Exception ex) when (ex is DirectoryUnavailableException || (ex is OperationCanceledException && exchange.DeadlinePassed))
+        {
+            // Never guess: the sender retries, and nothing is cached as unknown.
+            var errorType = ex is DirectoryUnavailableException unavailable ? unavailable.ErrorType : ForwardingErrors.Timeout;
+            metrics.RegionFailure(exchange.Provider, RoutingModes.Directory, "control", errorType);
+            exchange.Activity?.SetTag("error.type", errorType);
+            LogDirectoryUnavailable(logger, exchange.Provider, target.ToString(), errorType);
+            await ProblemResponse.WriteAsync(exchange.Context, 503, ProblemTypes.DirectoryUnavailable, ProblemResponse.TitleFor(503),
+                $"the integration directory could not be read ({errorType}); retry later", retryAfter: s_directoryRetryAfter);
+            return null;
+        }
+    }
+
+    /// <summary>The shed valve's answer: 429 problem+json with <c>Retry-After: 60</c>, counted by provider and rule.</summary>
+    private async Task ShedAsync(WebhookExchange exchange, ShedRule rule, string target)
+    {
+        var name = rule.ToString();
+        metrics.Shed(exchange.Provider, name);
+        exchange.Activity?.SetTag("proxy.shed.rule", name);
+        Decided(exchange.Activity, exchange.Provider, RoutingModes.Shed);
+        if (_rejections.TryEnter(out var suppressed))
+        {
+            LogShed(logger, exchange.Provider, target, name, suppressed);
+        }
+
+        await ProblemResponse.WriteAsync(exchange.Context, StatusCodes.Status429TooManyRequests, ProblemTypes.Shed,
+            ProblemResponse.TitleFor(StatusCodes.Status429TooManyRequests),
+            $"{exchange.Provider} webhooks for {target} are being shed (rule {name}); retry after 60 s", retryAfter: s_shedRetryAfter);
     }
 
     private Task NoRegionAsync(WebhookExchange exchange, DeliveryPlan plan)
@@ -286,6 +381,26 @@ internal sealed partial class WebhookDispatcher(
     [LoggerMessage(EventId = 405, Level = LogLevel.Warning,
         Message = "No cluster serves any region ({Regions}) of a {Provider} webhook; control answers it and nothing is stored")]
     private static partial void LogMailboxToControl(ILogger logger, string provider, string regions);
+
+    [LoggerMessage(EventId = 406, Level = LogLevel.Error,
+        Message = "A {Provider} integration ({Target}) has organizations in several regions ({Regions}): a configuration error; control answers its webhook")]
+    private static partial void LogMultipleRegions(ILogger logger, string provider, string target, string regions);
+
+    [LoggerMessage(EventId = 407, Level = LogLevel.Information,
+        Message = "A {Provider} webhook for {Target} cannot be placed ({Kind}); control answers it")]
+    private static partial void LogUnplacedToControl(ILogger logger, string provider, string target, ResolutionKind kind);
+
+    [LoggerMessage(EventId = 413, Level = LogLevel.Information,
+        Message = "A {Provider} webhook names integration {IntegrationId}, which the directory does not know; control answers it")]
+    private static partial void LogUnknownMailboxIntegration(ILogger logger, string provider, long integrationId);
+
+    [LoggerMessage(EventId = 408, Level = LogLevel.Warning,
+        Message = "Region {Region} gave no answer to a {Provider} request; control answers it instead")]
+    private static partial void LogRegionFailedToControl(ILogger logger, string provider, string region);
+
+    [LoggerMessage(EventId = 409, Level = LogLevel.Information,
+        Message = "Shed a {Provider} webhook for {Target} (rule {Rule}) ({Suppressed} similar lines left out before this one)")]
+    private static partial void LogShed(ILogger logger, string provider, string target, string rule, long suppressed);
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Warning,
         Message = "The directory could not resolve {Target} for a {Provider} webhook ({ErrorType}); answered 503")]

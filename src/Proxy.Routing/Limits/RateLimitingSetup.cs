@@ -19,6 +19,9 @@ public static partial class RateLimitingSetup
         services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RateLimitOptions>, RateLimitOptionsValidator>();
         services.AddSingleton<EdgeRateLimits>();
+        // Read from the whole configuration, not through IOptionsMonitor: a bad edit must keep the last good rules.
+        services.AddSingleton<ShedValve>();
+        services.AddHostedService(sp => sp.GetRequiredService<ShedValve>());
         services.AddRateLimiter(_ => { });
         services.AddOptions<RateLimiterOptions>().Configure<EdgeRateLimits, RoutingMetrics, ILoggerFactory, TimeProvider>(
             (options, limits, metrics, loggers, time) =>

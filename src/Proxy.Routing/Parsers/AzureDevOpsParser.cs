@@ -6,7 +6,7 @@ namespace Proxy.Routing.Parsers;
 
 /// <summary>
 /// Azure DevOps (<c>vsts</c>) work-item service hooks: the collection (organization) id in
-/// <c>resourceContainers.collection.id</c> is the integration. They go through the mailbox; everything else
+/// <c>resourceContainers.collection.id</c> is the integration. They go through the mailbox, bucketed by work item; everything else
 /// (extension configuration, search) is served by control.
 /// </summary>
 public sealed class AzureDevOpsParser : IIntegrationParser
@@ -41,7 +41,17 @@ public sealed class AzureDevOpsParser : IIntegrationParser
 
             var eventType = PayloadReader.StringAt(root, "eventType") ?? "event";
             return new RoutingIntent.ToRegions(new RoutingTarget.ExternalIntegration(Provider, collection), RegionDelivery.Mailbox,
-                $"vsts {eventType}");
+                $"vsts {eventType}")
+            {
+                MailboxBucketId = MailboxBuckets.Of(WorkItemId(root)),
+            };
         }
     }
+
+    /// <summary>
+    /// The work item: <c>resource.workItemId</c> on updates (their <c>resource.id</c> is the update's number), else
+    /// <c>resource.id</c> (created, deleted, restored and commented events carry the work item itself).
+    /// </summary>
+    private static long? WorkItemId(JsonElement root)
+        => PayloadReader.NumericIdAt(root, "resource", "workItemId") ?? PayloadReader.NumericIdAt(root, "resource", "id");
 }

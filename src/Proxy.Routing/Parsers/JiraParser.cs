@@ -7,8 +7,9 @@ namespace Proxy.Routing.Parsers;
 /// <summary>
 /// Jira Cloud (Atlassian Connect): Jira signs every request with a JWT (<c>Authorization: JWT …</c> or <c>?jwt=</c>)
 /// whose <c>iss</c> is the installation's client key, our external id. Issue updates go to the integration's
-/// mailbox, the issue panel is answered by its region; installation, descriptor, search and configuration belong to
-/// control. A Jira integration lives in one region (multi-region installs are refused at install time).
+/// mailbox (bucketed by issue id), the issue panel is answered by its region, or by control when the region gives no
+/// answer; installation, descriptor, search and configuration belong to control. A Jira integration lives in one region
+/// (multi-region installs are refused at install time): one found in several is a configuration error served by control.
 /// </summary>
 public sealed class JiraParser : IIntegrationParser
 {
@@ -34,8 +35,34 @@ public sealed class JiraParser : IIntegrationParser
 
         var target = new RoutingTarget.ExternalIntegration(Provider, clientKey);
         return issueUpdated
-            ? new RoutingIntent.ToRegions(target, RegionDelivery.Mailbox, "jira issue updated") { UnknownTargetStatus = 404 }
-            : new RoutingIntent.ToRegions(target, RegionDelivery.FirstRegion, "jira issue panel") { UnknownTargetStatus = 404, Methods = "GET, HEAD" };
+            ? new RoutingIntent.ToRegions(target, RegionDelivery.Mailbox, "jira issue updated")
+            {
+                UnknownTargetStatus = 404,
+                OneRegionOnly = true,
+                MailboxBucketId = MailboxBuckets.Of(IssueId(request.Body)),
+            }
+            : new RoutingIntent.ToRegions(target, RegionDelivery.FirstRegion, "jira issue panel")
+            {
+                UnknownTargetStatus = 404,
+                Methods = "GET, HEAD",
+                OneRegionOnly = true,
+                ControlOnRegionFailure = true,
+            };
+    }
+
+    /// <summary><c>issue.id</c> of an issue update (Jira sends a numeric string); null when the body has none.</summary>
+    private static long? IssueId(ReadOnlyMemory<byte> body)
+    {
+        if (!PayloadReader.TryParseJson(body, out var document))
+        {
+            return null;
+        }
+
+        using (document)
+        {
+            var root = document!.RootElement;
+            return root.ValueKind == System.Text.Json.JsonValueKind.Object ? PayloadReader.NumericIdAt(root, "issue", "id") : null;
+        }
     }
 
     private static string? Token(WebhookRequest request)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Proxy.Routing.Requests;
 
@@ -47,17 +46,10 @@ public sealed class JiraServerParser : IIntegrationParser
             {
                 // An integration the token does not match is answered like an unreadable token.
                 UnknownTargetStatus = 200,
-                MailboxBucketId = IssueId(root),
+                MailboxBucketId = PayloadReader.NumericIdAt(root, "issue", "id"),
             };
         }
     }
-
-    /// <summary>Jira sends <c>issue.id</c> as a numeric string; a number is taken as well.</summary>
-    private static long? IssueId(JsonElement root)
-        => PayloadReader.Int64At(root, "issue", "id")
-            ?? (long.TryParse(PayloadReader.StringAt(root, "issue", "id"), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var id)
-                ? id
-                : null);
 
     /// <summary>What the reference treats as "has a changelog": present and not null, false, 0 or empty.</summary>
     private static bool IsTruthy(JsonElement value) => value.ValueKind switch

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace Proxy.Routing.Parsers;
@@ -65,4 +66,20 @@ internal static class PayloadReader
         => TryGetPath(root, out var value, path) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number)
             ? number
             : null;
+
+    /// <summary>An id sent as a JSON number or as a numeric string (Jira sends <c>"10002"</c>); null for anything else.</summary>
+    public static long? NumericIdAt(JsonElement root, params ReadOnlySpan<string> path)
+        => Int64At(root, path)
+            ?? (long.TryParse(StringAt(root, path), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var id) ? id : null);
+}
+
+/// <summary>
+/// Bucket ids of the providers whose reference mailboxes have 10 buckets (Jira issues, Azure DevOps work items): the id
+/// is folded into 0-9 here, so the mailbox's own modulo (<c>Mailbox:Bucketing:Buckets</c>, 10 or more) keeps it.
+/// </summary>
+internal static class MailboxBuckets
+{
+    public const int Ten = 10;
+
+    public static long? Of(long? id) => id is { } value ? Math.Abs(value % Ten) : null;
 }

@@ -48,6 +48,30 @@ public abstract record RoutingIntent(string Reason)
         public TargetOrganization? Organization { get; init; }
 
         /// <summary>
+        /// Mailbox delivery of an organization target: the directory integration id the URL names (Gitea), which names
+        /// the mailbox instead of the organization. It must be an integration the directory knows, else control answers.
+        /// </summary>
+        public long? MailboxIntegrationId { get; init; }
+
+        /// <summary>
+        /// The integration may live in one region only (Jira): one with organizations in several regions is a
+        /// configuration error, logged and counted, and control answers instead of any region.
+        /// </summary>
+        public bool OneRegionOnly { get; init; }
+
+        /// <summary>
+        /// First-region delivery: when the region gives no answer (connection failure, timeout, no cluster), control
+        /// answers instead (the reference's <c>ApiError</c> fallback of the Jira issue panel).
+        /// </summary>
+        public bool ControlOnRegionFailure { get; init; }
+
+        /// <summary>
+        /// A target the directory does not know, or one without an active organization, is answered by control instead
+        /// of <see cref="UnknownTargetStatus"/> / <see cref="NoRegionStatus"/> (organizations named in a URL).
+        /// </summary>
+        public bool ControlWhenUnplaced { get; init; }
+
+        /// <summary>
         /// The sender's id for this delivery when the body carries it (Slack <c>event_id</c>, Discord and Teams
         /// <c>id</c>); header ids are read by the duplicate check itself.
         /// </summary>

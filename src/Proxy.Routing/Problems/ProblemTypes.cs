@@ -28,6 +28,7 @@ public static class ProblemTypes
     public const string UpstreamTimeout = Prefix + "upstream-timeout";
     public const string RateLimited = Prefix + "rate-limited";
     public const string FanOutSaturated = Prefix + "fan-out-saturated";
+    public const string Shed = Prefix + "shed";
 
     /// <summary>The type of an answer the framework or YARP decided by status alone (status code pages, forward errors).</summary>
     public static string ForStatus(int status) => status switch

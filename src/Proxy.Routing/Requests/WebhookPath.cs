@@ -50,7 +50,7 @@ public static class WebhookPath
     private static readonly string[] s_knownProviders =
     [
         "slack", "github", "github_enterprise", "discord", "jira", "jira_server", "gitlab", "bitbucket", "bitbucket_server",
-        "vsts", "msteams", "vercel", "google", "slack_staging",
+        "vsts", "msteams", "vercel", "google", "slack_staging", "gitea",
     ];
 
     private static bool SameProvider(ReadOnlySpan<char> segment, string key)

@@ -20,13 +20,15 @@ public sealed class RoutingMetrics
     private readonly Counter<long> _duplicates;
     private readonly Counter<long> _unchecked;
     private readonly Counter<long> _rateLimited;
+    private readonly Counter<long> _shed;
+    private readonly Counter<long> _configErrors;
 
     public RoutingMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         var meter = meterFactory.Create(MeterName);
         _decisions = meter.CreateCounter<long>("proxy.routing.decisions", "{decision}",
-            "Routing decisions, by provider and mode (control, first_region, all_regions, reject, respond, no_region, mailbox, deferred, duplicate).");
+            "Routing decisions, by provider and mode (control, first_region, all_regions, reject, respond, no_region, mailbox, deferred, duplicate, shed).");
         _regionFailures = meter.CreateCounter<long>("proxy.region.failures", "{failure}",
             "Region calls that produced no answer (connection error, timeout...), by provider, mode, region and error.type.");
         _syncFailures = meter.CreateCounter<long>("proxy.sync.failures", "{request}",
@@ -44,6 +46,10 @@ public sealed class RoutingMetrics
             "Webhooks delivered without the duplicate check because the store of delivery ids did not answer; by provider and store.");
         _rateLimited = meter.CreateCounter<long>("proxy.rate_limited", "{request}",
             "Requests answered 429 by a rate limit (client_ip, integration) or 503 by the fan-out leg cap (fan_out_legs); by limit and provider.");
+        _shed = meter.CreateCounter<long>("proxy.webhook.shed", "{webhook}",
+            "Webhooks answered 429 by the shed valve (Shed:Rules), neither stored nor forwarded; by provider and rule.");
+        _configErrors = meter.CreateCounter<long>("proxy.routing.config_errors", "{webhook}",
+            "Webhooks whose directory entry breaks a provider rule (a Jira integration in several regions), served by control; by provider and error.type.");
     }
 
     public void Decision(string provider, string mode)
@@ -83,6 +89,12 @@ public sealed class RoutingMetrics
     public void RateLimited(string limit, string provider)
         => _rateLimited.Add(1, new TagList { { "proxy.limit", limit }, { "webhook.provider", provider } });
 
+    public void Shed(string provider, string rule)
+        => _shed.Add(1, new TagList { { "webhook.provider", provider }, { "proxy.shed.rule", rule } });
+
+    public void ConfigError(string provider, string errorType)
+        => _configErrors.Add(1, new TagList { { "webhook.provider", provider }, { "error.type", errorType } });
+
     public void ConfigReload(string file, bool accepted)
         => _configReloads.Add(1, new TagList { { "proxy.config.file", file }, { "outcome", accepted ? "accepted" : "rejected" } });
 }
@@ -106,6 +118,9 @@ public static class RoutingModes
     public const string NoRegion = "no_region";
     public const string Mailbox = "mailbox";
     public const string Deferred = "deferred";
+
+    /// <summary>Answered 429 by the shed valve: nothing stored, nothing sent.</summary>
+    public const string Shed = "shed";
 
     /// <summary>A redelivery of a webhook accepted within <c>Dedup:Window</c>: answered, nothing sent.</summary>
     public const string Duplicate = "duplicate";

@@ -12,6 +12,7 @@ public class AzureDevOpsParserTests
     {
         // path, payload file, expected mode or problem type
         { Webhook, "workitem_updated.json", "mailbox" },
+        { Webhook, "workitem_created.json", "mailbox" },
         { Webhook, "no_collection.json", ProblemTypes.MissingIdentifier },
         { Webhook, "string.json", ProblemTypes.MissingIdentifier },
         { Webhook, "malformed.json", ProblemTypes.MalformedBody },
@@ -38,6 +39,8 @@ public class AzureDevOpsParserTests
                 toRegions.MailboxSuffix.Should().BeNull("the mailbox is vsts:{integration id}");
                 toRegions.UnknownTargetStatus.Should().Be(400);
                 toRegions.NoRegionStatus.Should().Be(400);
+                toRegions.MailboxBucketId.Should().Be(file == "workitem_created.json" ? 7 : 5,
+                    "buckets are the work item id (an update's resource.workItemId, else resource.id) in 10");
                 break;
             default:
                 var reject = intent.Should().BeOfType<RoutingIntent.Reject>().Subject;

@@ -32,6 +32,23 @@ public class JiraParserTests
         intent.UnknownTargetStatus.Should().Be(404);
         intent.NoRegionStatus.Should().Be(400);
         intent.Methods.Should().Be("POST");
+        intent.OneRegionOnly.Should().BeTrue("an installation in several regions is a configuration error served by control");
+        intent.MailboxBucketId.Should().Be(2, "issue 10002 in 10 buckets");
+    }
+
+    [Fact]
+    public void An_issue_update_without_a_readable_issue_id_is_not_bucketed()
+        => _parser.Parse(Payloads.Request("/extensions/jira/issue-updated/", """{"issue":{"id":"ABC"}}"""u8.ToArray(), "application/json",
+                new Dictionary<string, string> { ["Authorization"] = $"JWT {ValidJwt}" }))
+            .Should().BeOfType<RoutingIntent.ToRegions>().Which.MailboxBucketId.Should().BeNull();
+
+    [Fact]
+    public void The_issue_panel_falls_back_to_control_when_its_region_gives_no_answer()
+    {
+        var intent = Parse($"/extensions/jira/issue/ABC-1/?jwt={ValidJwt}").Should().BeOfType<RoutingIntent.ToRegions>().Subject;
+
+        intent.ControlOnRegionFailure.Should().BeTrue();
+        intent.OneRegionOnly.Should().BeTrue();
     }
 
     [Fact]
