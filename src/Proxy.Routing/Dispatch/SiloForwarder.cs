@@ -29,6 +29,8 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         }
 
         context.ReassignProxyRequest(cluster);
+        RoutingActivity.ForwardingTo(cluster.ClusterId);
+        using var activity = RoutingActivity.StartRegionCall(name, mode, exchange.Provider, null);
         var originalAborted = context.RequestAborted;
         if (bounded)
         {
@@ -47,10 +49,12 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         }
 
         var elapsed = time.GetElapsedTime(started);
+        RoutingActivity.SetServer(activity, context.GetReverseProxyFeature().ProxiedDestination?.Model.Config.Address);
         var error = context.GetForwarderErrorFeature();
         if (error is null)
         {
             metrics.RegionCall(name, mode, context.Response.StatusCode, elapsed);
+            RoutingActivity.Answered(activity, context.Response.StatusCode, null);
             return;
         }
 
@@ -58,7 +62,8 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         var errorType = timedOut ? ForwardingErrors.Timeout
             : error.Exception is HttpRequestException http ? ForwardingErrors.Classify(http)
             : ForwardingErrors.Classify(error.Error);
-        metrics.RegionCall(name, mode, null, elapsed);
+        metrics.RegionCall(name, mode, null, elapsed, errorType);
+        RoutingActivity.Answered(activity, null, errorType);
         metrics.RegionFailure(exchange.Provider, mode, name, errorType);
         if (bounded)
         {
@@ -66,7 +71,7 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         }
 
         exchange.Activity?.SetStatus(ActivityStatusCode.Error, errorType);
-        exchange.Activity?.SetTag("error.type", errorType);
+        exchange.Activity?.SetTag(TelemetryAttributes.ErrorType, errorType);
         LogForwardFailed(logger, exchange.Provider, name, errorType, error.Exception);
         if (originalAborted.IsCancellationRequested)
         {

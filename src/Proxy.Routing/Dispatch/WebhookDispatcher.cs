@@ -39,7 +39,7 @@ internal sealed partial class WebhookDispatcher(
 
     public Task DispatchAsync(WebhookExchange exchange, RoutingIntent intent, RequestDelegate next)
     {
-        exchange.Activity?.SetTag("proxy.reason", intent.Reason);
+        exchange.Activity?.SetTag(TelemetryAttributes.Reason, intent.Reason);
         switch (intent)
         {
             case RoutingIntent.ToRegions toRegions:
@@ -65,7 +65,7 @@ internal sealed partial class WebhookDispatcher(
         string? allow = null, TimeSpan? retryAfter = null)
     {
         Decided(activity, provider, RoutingModes.Reject);
-        activity?.SetTag("error.type", type);
+        activity?.SetTag(TelemetryAttributes.ErrorType, type);
         if (_rejections.TryEnter(out var suppressed))
         {
             LogRejected(logger, provider, status, detail, suppressed);
@@ -78,7 +78,7 @@ internal sealed partial class WebhookDispatcher(
     {
         var (context, provider, activity) = (exchange.Context, exchange.Provider, exchange.Activity);
         var target = intent.Target.ToString();
-        activity?.SetTag("proxy.target", target);
+        activity?.SetTag(TelemetryAttributes.Target, target);
         using (var lease = limits.AcquireForIntegration(provider, target))
         {
             if (!lease.IsAcquired)
@@ -101,7 +101,7 @@ internal sealed partial class WebhookDispatcher(
             // Never guess: the sender retries, and nothing is cached as unknown.
             var errorType = ex is DirectoryUnavailableException unavailable ? unavailable.ErrorType : ForwardingErrors.Timeout;
             metrics.RegionFailure(provider, RoutingModes.Directory, "control", errorType);
-            activity?.SetTag("error.type", errorType);
+            activity?.SetTag(TelemetryAttributes.ErrorType, errorType);
             LogDirectoryUnavailable(logger, provider, intent.Target.ToString(), errorType);
             await ProblemResponse.WriteAsync(context, 503, ProblemTypes.DirectoryUnavailable, ProblemResponse.TitleFor(503),
                 $"the integration directory could not be read ({errorType}); retry later", retryAfter: s_directoryRetryAfter);
@@ -114,7 +114,7 @@ internal sealed partial class WebhookDispatcher(
             return;
         }
 
-        activity?.SetTag("proxy.regions", string.Join(',', resolution.Regions));
+        activity?.SetTag(TelemetryAttributes.Regions, string.Join(',', resolution.Regions));
         // Claimed before anything is stored or sent; released unless the sender got a 2xx, so its retry is delivered.
         var check = await duplicates.ClaimAsync(exchange, intent);
         if (check.IsDuplicate)
@@ -191,7 +191,7 @@ internal sealed partial class WebhookDispatcher(
         if (served.Count == 0)
         {
             LogMailboxToControl(logger, provider, string.Join(',', resolution.Regions));
-            activity?.SetTag("error.type", ForwardingErrors.NotConfigured);
+            activity?.SetTag(TelemetryAttributes.ErrorType, ForwardingErrors.NotConfigured);
             await ToControlAsync(exchange, next);
             return;
         }
@@ -238,7 +238,7 @@ internal sealed partial class WebhookDispatcher(
 
     private void Decided(Activity? activity, string provider, string mode)
     {
-        activity?.SetTag("proxy.mode", mode);
+        activity?.SetTag(TelemetryAttributes.Mode, mode);
         metrics.Decision(provider, mode);
     }
 
