@@ -1,4 +1,4 @@
-using OpenTelemetry;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -77,28 +77,44 @@ internal static class HostingExtensions
     }
 
     /// <summary>
-    /// Traces and metrics over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set; otherwise no listener is attached and
-    /// instrumentation costs nothing. Our meters are created through IMeterFactory either way.
+    /// Traces, metrics and logs over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (<see cref="OtlpExport"/>);
+    /// otherwise no listener is attached and instrumentation costs nothing. Our meters are created through IMeterFactory
+    /// either way.
     /// </summary>
     public static IServiceCollection AddProxyTelemetry(this IServiceCollection services, IConfiguration configuration, string serviceName)
     {
-        if (string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (OtlpExport.From(configuration) is not { } export)
         {
             return services;
         }
 
-        services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(configuration["OTEL_SERVICE_NAME"] ?? serviceName))
-            .WithTracing(tracing => tracing
-                .AddSource(RoutingActivity.SourceName, "Yarp.ReverseProxy", TelemetryNames.MailboxSource, TelemetryNames.BillingSource)
+        services.AddSingleton(export);
+        var telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(configuration["OTEL_SERVICE_NAME"] ?? serviceName));
+        if (export.Traces)
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(RoutingActivity.SourceName, RoutingActivity.YarpSourceName, TelemetryNames.MailboxSource, TelemetryNames.BillingSource)
                 .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation())
-            .WithMetrics(metrics => metrics
+                .AddHttpClientInstrumentation()
+                .AddOtlpExporter(otlp => export.Configure(otlp, OtlpSignal.Traces)));
+        }
+
+        if (export.Metrics)
+        {
+            telemetry.WithMetrics(metrics => metrics
                 .AddMeter(RoutingMetrics.MeterName, TelemetryNames.MailboxMeter, TelemetryNames.BillingMeter)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation())
-            .UseOtlpExporter();
+                .AddRuntimeInstrumentation()
+                .AddOtlpExporter(otlp => export.Configure(otlp, OtlpSignal.Metrics)));
+        }
+
+        if (export.Logs)
+        {
+            telemetry.WithLogging(logging => logging.AddOtlpExporter(otlp => export.Configure(otlp, OtlpSignal.Logs)));
+        }
+
         return services;
     }
 }

@@ -32,8 +32,8 @@ internal sealed class IntegrationRoutingMiddleware(
 
         var settings = options.CurrentValue;
         var provider = WebhookPath.ProviderOf(context.Request.Path) ?? "unknown";
-        using var activity = RoutingActivity.Source.StartActivity("webhook route");
-        activity?.SetTag("webhook.provider", provider);
+        using var activity = RoutingActivity.Source.StartActivity(RoutingActivity.RouteSpanName);
+        activity?.SetTag(TelemetryAttributes.Provider, provider);
 
         // One deadline from arrival bounds resolution and region calls; the body read has its own timer.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);

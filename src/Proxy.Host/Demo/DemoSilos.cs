@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 
 namespace Proxy.Host.Demo;
@@ -35,6 +37,7 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
             var builder = WebApplication.CreateSlimBuilder();
             builder.WebHost.UseUrls(silo.Value!);
             builder.Logging.ClearProviders();
+            OwnTelemetry(builder.Services);
             var app = builder.Build();
             var name = silo.Key;
             if (name == "control")
@@ -49,6 +52,20 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
             _silos.Add(app);
             LogStarted(logger, name, silo.Value!);
         }
+    }
+
+    /// <summary>
+    /// The silos run in the proxy's process but are not the proxy: their requests get an activity source and a
+    /// diagnostic listener of their own (so the proxy's tracing, subscribed to <c>Microsoft.AspNetCore</c>, does not see
+    /// them; the proxy's own call to a silo is still traced) and their meters names of their own
+    /// (<see cref="DemoMeterFactory"/>): nothing of theirs lands in the proxy's service.
+    /// </summary>
+    private static void OwnTelemetry(IServiceCollection services)
+    {
+        services.AddSingleton(new ActivitySource(DemoMeterFactory.SourceName));
+        services.AddSingleton(new DiagnosticListener(DemoMeterFactory.SourceName));
+        services.AddSingleton<DiagnosticSource>(provider => provider.GetRequiredService<DiagnosticListener>());
+        services.AddSingleton<IMeterFactory, DemoMeterFactory>();
     }
 
     private static async Task AnswerAsync(HttpContext context, string silo, TimeSpan delay, ILogger logger)

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Proxy.Routing.Telemetry;
 
 namespace Proxy.Mailbox;
 
@@ -390,10 +391,13 @@ internal sealed partial class MailboxDrainer(
 
         using var activity = MailboxTelemetry.Source.StartActivity(MailboxTelemetry.DeliverySpanName, ActivityKind.Consumer, default(ActivityContext),
             [
-                new("mailbox.name", entry.Mailbox),
-                new("mailbox.region", entry.Region),
-                new("mailbox.delivery.id", entry.DeliveryId),
-                new("mailbox.delivery.attempt", entry.Attempts),
+                new(TelemetryAttributes.MessagingSystem, TelemetryAttributes.MailboxSystem),
+                new(TelemetryAttributes.MessagingOperationType, "process"),
+                new(TelemetryAttributes.MessagingOperationName, "deliver"),
+                new(TelemetryAttributes.MessagingDestinationName, entry.Mailbox),
+                new(TelemetryAttributes.MessagingMessageId, entry.DeliveryId),
+                new(TelemetryAttributes.Region, entry.Region),
+                new(TelemetryAttributes.MailboxAttempt, entry.Attempts),
             ],
             links);
         var started = time.GetTimestamp();
@@ -411,11 +415,11 @@ internal sealed partial class MailboxDrainer(
         metrics.DeliveryDuration(time.GetElapsedTime(started), entry.Region, result.StatusCode);
         if (activity is not null)
         {
-            activity.SetTag("http.response.status_code", result.StatusCode);
+            activity.SetTag(TelemetryAttributes.HttpResponseStatusCode, result.StatusCode);
             var verdict = DeliveryVerdict.Of(result);
             if (verdict.Decision != DeliveryDecision.Delivered)
             {
-                activity.SetTag("error.type", verdict.FailureReason);
+                activity.SetTag(TelemetryAttributes.ErrorType, verdict.FailureReason);
                 activity.SetStatus(ActivityStatusCode.Error, verdict.FailureReason);
             }
         }

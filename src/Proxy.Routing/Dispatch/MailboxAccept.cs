@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Regions;
+using Proxy.Routing.Telemetry;
 
 namespace Proxy.Routing.Dispatch;
 
@@ -15,6 +16,8 @@ namespace Proxy.Routing.Dispatch;
 /// </summary>
 internal sealed partial class MailboxAccept(IServiceProvider services, ILogger<MailboxAccept> logger)
 {
+    private const string MailboxUnavailable = "mailbox_unavailable";
+
     private static readonly TimeSpan s_retryAfter = TimeSpan.FromSeconds(30);
 
     public async Task AcceptAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution)
@@ -28,18 +31,23 @@ internal sealed partial class MailboxAccept(IServiceProvider services, ILogger<M
             return;
         }
 
+        // The entries remember this span: each later delivery attempt (mailbox.deliver) links to it.
+        using var activity = StartAcceptSpan(exchange.Provider, resolution.Regions);
         try
         {
             var request = await RegionRequestBuilder.CaptureAsync(context, exchange.Webhook, exchange.Transformer);
             var name = await mailbox.AcceptAsync(request, exchange.Webhook.Body, exchange.Provider, identifier, intent.MailboxBucketId,
                 resolution.Regions, context.RequestAborted);
-            exchange.Activity?.SetTag("proxy.mailbox", name);
+            activity?.SetTag(TelemetryAttributes.MessagingDestinationName, name);
+            exchange.Activity?.SetTag(TelemetryAttributes.MessagingDestinationName, name);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
         {
             // Never acknowledge what was not stored: a 503 makes the sender retry.
             LogMailboxFailed(logger, exchange.Provider, ex);
-            exchange.Activity?.SetStatus(ActivityStatusCode.Error, "mailbox_unavailable");
+            RoutingActivity.Answered(activity, null, MailboxUnavailable);
+            exchange.Activity?.SetTag(TelemetryAttributes.ErrorType, MailboxUnavailable);
+            exchange.Activity?.SetStatus(ActivityStatusCode.Error, MailboxUnavailable);
             await ProblemResponse.WriteAsync(context, 503, ProblemTypes.ServiceUnavailable, ProblemResponse.TitleFor(503),
                 "the webhook could not be stored; retry later", retryAfter: s_retryAfter);
             return;
@@ -65,6 +73,18 @@ internal sealed partial class MailboxAccept(IServiceProvider services, ILogger<M
 
         var id = owner.Value.ToString(CultureInfo.InvariantCulture);
         return intent.MailboxSuffix is null ? id : $"{id}:{intent.MailboxSuffix}";
+    }
+
+    private static Activity? StartAcceptSpan(string provider, IReadOnlyList<string> regions)
+    {
+        var activity = RoutingActivity.Source.StartActivity(RoutingActivity.MailboxAcceptSpanName, ActivityKind.Producer);
+        activity?.SetTag(TelemetryAttributes.MessagingSystem, TelemetryAttributes.MailboxSystem);
+        activity?.SetTag(TelemetryAttributes.MessagingOperationType, "send");
+        activity?.SetTag(TelemetryAttributes.MessagingOperationName, "accept");
+        activity?.SetTag(TelemetryAttributes.MessagingBatchMessageCount, regions.Count);
+        activity?.SetTag(TelemetryAttributes.Provider, provider);
+        activity?.SetTag(TelemetryAttributes.Regions, string.Join(',', regions));
+        return activity;
     }
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Error, Message = "Could not store a {Provider} webhook in the mailbox")]

@@ -44,7 +44,7 @@ internal sealed partial class WebhookDispatcher(
 
     public Task DispatchAsync(WebhookExchange exchange, RoutingIntent intent, RequestDelegate next)
     {
-        exchange.Activity?.SetTag("proxy.reason", intent.Reason);
+        exchange.Activity?.SetTag(TelemetryAttributes.Reason, intent.Reason);
         switch (intent)
         {
             case RoutingIntent.ToRegions toRegions:
@@ -70,7 +70,7 @@ internal sealed partial class WebhookDispatcher(
         string? allow = null, TimeSpan? retryAfter = null)
     {
         Decided(activity, provider, RoutingModes.Reject);
-        activity?.SetTag("error.type", type);
+        activity?.SetTag(TelemetryAttributes.ErrorType, type);
         if (_rejections.TryEnter(out var suppressed))
         {
             LogRejected(logger, provider, status, detail, suppressed);
@@ -83,7 +83,7 @@ internal sealed partial class WebhookDispatcher(
     {
         var (context, provider, activity) = (exchange.Context, exchange.Provider, exchange.Activity);
         var target = intent.Target.ToString();
-        activity?.SetTag("proxy.target", target);
+        activity?.SetTag(TelemetryAttributes.Target, target);
         // The killswitch comes first: a shed webhook takes no rate-limit token and is never looked up, stored or sent.
         if (shed.Any && shed.Match(provider, intent.Target, intent.MailboxIntegrationId) is { } rule)
         {
@@ -119,7 +119,7 @@ internal sealed partial class WebhookDispatcher(
         {
             // Only the named organization's region; a name the target does not have leaves every region in scope.
             resolution = resolution.NarrowTo(organization);
-            activity?.SetTag("proxy.organization", organization.ToString());
+            activity?.SetTag(TelemetryAttributes.Organization, organization.ToString());
         }
 
         var plan = Plan(provider, intent, resolution);
@@ -136,12 +136,12 @@ internal sealed partial class WebhookDispatcher(
             return;
         }
 
-        activity?.SetTag("proxy.regions", string.Join(',', resolution.Regions));
+        activity?.SetTag(TelemetryAttributes.Regions, string.Join(',', resolution.Regions));
         if (plan.ConfigError is { } configError)
         {
             // The reference fails such a webhook with a 500; control can at least answer it.
             metrics.ConfigError(provider, configError);
-            activity?.SetTag("error.type", configError);
+            activity?.SetTag(TelemetryAttributes.ErrorType, configError);
             LogMultipleRegions(logger, provider, target, string.Join(',', resolution.Regions));
             await ToControlAsync(exchange, next);
             return;
@@ -162,7 +162,6 @@ internal sealed partial class WebhookDispatcher(
                 return;
             }
         }
-
 
         // Claimed before anything is stored or sent; released unless the sender got a 2xx, so its retry is delivered.
         var check = await duplicates.ClaimAsync(exchange, intent);
@@ -287,7 +286,7 @@ internal sealed partial class WebhookDispatcher(
         if (plan.Mode == RoutingModes.Control)
         {
             LogMailboxToControl(logger, provider, string.Join(',', resolution.Regions));
-            activity?.SetTag("error.type", ForwardingErrors.NotConfigured);
+            activity?.SetTag(TelemetryAttributes.ErrorType, ForwardingErrors.NotConfigured);
             await ToControlAsync(exchange, next);
             return;
         }
@@ -308,7 +307,7 @@ internal sealed partial class WebhookDispatcher(
             // Never guess: the sender retries, and nothing is cached as unknown.
             var errorType = ex is DirectoryUnavailableException unavailable ? unavailable.ErrorType : ForwardingErrors.Timeout;
             metrics.RegionFailure(exchange.Provider, RoutingModes.Directory, "control", errorType);
-            exchange.Activity?.SetTag("error.type", errorType);
+            exchange.Activity?.SetTag(TelemetryAttributes.ErrorType, errorType);
             LogDirectoryUnavailable(logger, exchange.Provider, target.ToString(), errorType);
             await ProblemResponse.WriteAsync(exchange.Context, 503, ProblemTypes.DirectoryUnavailable, ProblemResponse.TitleFor(503),
                 $"the integration directory could not be read ({errorType}); retry later", retryAfter: s_directoryRetryAfter);
@@ -321,7 +320,7 @@ internal sealed partial class WebhookDispatcher(
     {
         var name = rule.ToString();
         metrics.Shed(exchange.Provider, name);
-        exchange.Activity?.SetTag("proxy.shed.rule", name);
+        exchange.Activity?.SetTag(TelemetryAttributes.ShedRule, name);
         Decided(exchange.Activity, exchange.Provider, RoutingModes.Shed);
         if (_rejections.TryEnter(out var suppressed))
         {
@@ -366,7 +365,7 @@ internal sealed partial class WebhookDispatcher(
 
     private void Decided(Activity? activity, string provider, string mode)
     {
-        activity?.SetTag("proxy.mode", mode);
+        activity?.SetTag(TelemetryAttributes.Mode, mode);
         metrics.Decision(provider, mode);
     }
 

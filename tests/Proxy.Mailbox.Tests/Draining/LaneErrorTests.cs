@@ -35,7 +35,7 @@ public sealed class LaneErrorTests
 
         delivery.Calls.Select(c => c.Entry.DeliveryId).Should().BeEquivalentTo(healthy.Select(e => e.DeliveryId));
         errors.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags.Should().Contain(
-            [new("stage", stage), new KeyValuePair<string, object?>("region", "us")]);
+            [new("proxy.mailbox.stage", stage), new KeyValuePair<string, object?>("proxy.region", "us")]);
         (await harness.Store.ListMailboxesAsync(10, Ct)).Should().ContainSingle("the broken lane keeps its entry for a later pass")
             .Which.Lane.Should().Be(broken);
     }

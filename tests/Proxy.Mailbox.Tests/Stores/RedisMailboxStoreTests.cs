@@ -74,7 +74,7 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
 
         var counted = observed.Orphans.GetMeasurementSnapshot().Should().ContainSingle().Subject;
         counted.Value.Should().Be(1);
-        counted.Tags.Should().Contain(new KeyValuePair<string, object?>("reason", "missing")).And.Contain(new KeyValuePair<string, object?>("region", "us"));
+        counted.Tags.Should().Contain(new KeyValuePair<string, object?>("error.type", "missing")).And.Contain(new KeyValuePair<string, object?>("proxy.region", "us"));
         observed.Log.Collector.GetSnapshot().Should().ContainSingle(r => r.Level == LogLevel.Warning && r.Message.Contains(gone.DeliveryId));
         (await observed.Store.ListDeadLettersAsync(null, 10, Ct)).Should().BeEmpty("there is nothing left to keep");
     }
@@ -130,7 +130,7 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
         letter.Cause.Reason.Should().Be(OrphanReasons.Damaged);
         (await observed.Store.ListDeadLettersAsync(damaged.Mailbox, 10, Ct)).Should().ContainSingle();
         observed.Orphans.GetMeasurementSnapshot().Should().ContainSingle()
-            .Which.Tags.Should().Contain(new KeyValuePair<string, object?>("reason", "damaged"));
+            .Which.Tags.Should().Contain(new KeyValuePair<string, object?>("error.type", "damaged"));
     }
 
     [Fact]
