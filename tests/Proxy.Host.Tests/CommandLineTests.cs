@@ -79,6 +79,55 @@ public class CommandLineTests
             $"proxy.json line {ConfigCheckTests.Line(routes, "\"region-eu\": {")}: cluster 'region-eu': No address found for destination 'eu-1' on cluster 'region-eu'.");
     }
 
+    [Fact]
+    public async Task The_start_banner_names_version_addresses_config_counts_directory_mailbox_billing_and_otlp()
+    {
+        var folder = ConfigCheckTests.WriteFolder(ConfigCheckTests.GoodRoutes, ConfigCheckTests.GoodDirectory);
+        await using var proxy = ProxyProcess.Start($"ConfigDir={folder}", $"Mailbox:DataDir={Path.Combine(folder, "data")}",
+            "Logging:LogLevel:Proxy.Host.StartBanner=Information");
+
+        await proxy.WaitReadyAsync(_ => true);
+        await Eventually(() => proxy.Output.Contains("OTLP: ", StringComparison.Ordinal));
+
+        proxy.Output.Should().MatchRegex(@"edge-proxy \d+\.\d+\.\d+\S* started")
+            .And.MatchRegex(@"listening on: http://127\.0\.0\.1:\d+")
+            .And.Contain($"config folder: {folder}")
+            .And.Contain("routes: 1, clusters: 3, regions: eu, us")
+            .And.Contain($"directory: File {Path.Combine(folder, "directory.json")}: 1 integrations, 2 organizations")
+            .And.Contain($"mailbox: SQLite {Path.Combine(folder, "data", "mailbox.db")}, 0 pending")
+            .And.Contain("billing: off")
+            .And.Contain("OTLP: off");
+    }
+
+    [Fact]
+    public async Task A_routine_upstream_failure_is_one_log_line_without_a_stack_trace()
+    {
+        using var dead = new Proxy.Testing.RefusedPort();
+        var folder = ConfigCheckTests.WriteFolder(
+            ConfigCheckTests.GoodRoutes.Replace("http://127.0.0.1:5101/", dead.Address.ToString(), StringComparison.Ordinal), ConfigCheckTests.GoodDirectory);
+        await using var proxy = ProxyProcess.Start($"ConfigDir={folder}", $"Mailbox:DataDir={Path.Combine(folder, "data")}");
+        await proxy.WaitReadyAsync(_ => true);
+
+        var answer = await proxy.Client.PostAsync("/extensions/slack/event/",
+            new StringContent("""{"type":"url_verification","challenge":"c"}""", System.Text.Encoding.UTF8, "application/json"));
+        await Eventually(() => proxy.Output.Contains("Forwarding a slack webhook to control failed", StringComparison.Ordinal));
+
+        ((int)answer.StatusCode).Should().Be(502);
+        proxy.Lines.Should().ContainSingle(l => l.Contains("Forwarding a slack webhook to control failed (", StringComparison.Ordinal));
+        proxy.Lines.Should().NotContain(l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal), "no stack trace:\n" + proxy.Output);
+        proxy.Output.Should().NotContain("HttpRequestException");
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        for (var i = 0; i < 600 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        condition().Should().BeTrue();
+    }
+
     [Theory]
     [InlineData(new[] { "--Urls", "http://x:1", "--demo" }, new[] { "--Urls", "http://x:1" }, new[] { "--demo" })]
     [InlineData(new[] { "--Routing:SyncDeadline=00:00:01", "/Limits:MaxRequestHeaderCount=5", "Redis:ConnectionString=r:6379" },

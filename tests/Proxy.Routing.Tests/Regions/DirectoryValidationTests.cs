@@ -19,21 +19,30 @@ public class DirectoryValidationTests
     [InlineData("""{"Integrations":[{"Id":10,"Provider":"slack","ExternalId":"T1","Status":"active","Organizations":[]},{"Id":10,"Provider":"slack","ExternalId":"T2","Status":"active","Organizations":[]}]}""", "Integrations[1]: duplicate integration id 10")]
     [InlineData("""{"Integrations":[{"Id":10,"Provider":"slack","Status":"active","Organizations":[]}]}""", "Integrations[0] (id 10): Provider and ExternalId are required")]
     public void Inconsistent_entries_are_rejected_by_name(string json, string error)
-        => Parse(json).Should().Throw<FormatException>().WithMessage(error);
+        => Parse(json).Should().Throw<FormatException>().WithMessage("directory.json line 1, column *: " + error.Replace("directory.json line 1, column 19: ", "", StringComparison.Ordinal));
 
     [Theory]
     [InlineData("""{"Organizations":[ORG],"Integrations":[{"Id":13,"Provider":"slack","ExternalId":"T1","Status":"active"}]}""")]
     [InlineData("""{"Organizations":[ORG],"Integrations":[{"Id":13,"Provider":"slack","ExternalId":"T1","Status":"active","Organizations":null}]}""")]
     public void An_integration_without_Organizations_is_rejected(string json)
         => Parse(json.Replace("ORG", Org, StringComparison.Ordinal)).Should().Throw<FormatException>()
-            .WithMessage("Integrations[0] (id 13): Organizations is required*");
+            .WithMessage("directory.json line 1, column *: Integrations[0] (id 13): Organizations is required*");
 
     [Theory]
     [InlineData("""{"Organizations":[{"Id":7,"Slug":"a","Region":"us","Status":"archived"}]}""", "Organizations[0] (id 7): unknown Status 'archived'*")]
     [InlineData("""{"Organizations":[ORG],"Integrations":[{"Id":13,"Provider":"slack","ExternalId":"T1","Status":"enabled","Organizations":[1]}]}""", "Integrations[0] (id 13): unknown Status 'enabled'*")]
     public void An_unknown_status_is_rejected_with_the_statuses_it_may_have(string json, string error)
         => Parse(json.Replace("ORG", Org, StringComparison.Ordinal)).Should().Throw<FormatException>()
-            .WithMessage(error).WithMessage("*(expected one of active, disabled, pending_deletion, deletion_in_progress, pending_removal)");
+            .WithMessage("directory.json line 1, column *: " + error).WithMessage("*(expected one of active, disabled, pending_deletion, deletion_in_progress, pending_removal)");
+
+    [Fact]
+    public void Every_inconsistency_is_reported_each_with_the_line_of_its_entry()
+    {
+        var json = "{\"Organizations\":[\n{\"Id\":1,\"Region\":\"us\",\"Status\":\"archived\"},\n{\"Id\":1,\"Region\":\"eu\",\"Status\":\"active\"}\n]}";
+
+        Parse(json).Should().Throw<FormatException>().WithMessage(
+            "directory.json line 2, column 1: Organizations[0] (id 1): unknown Status 'archived'*; directory.json line 3, column 1: Organizations[1]: duplicate organization id 1");
+    }
 
     [Theory]
     [InlineData("active")]
