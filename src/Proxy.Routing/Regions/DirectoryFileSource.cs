@@ -9,49 +9,25 @@ namespace Proxy.Routing.Regions;
 /// </summary>
 public sealed class DirectoryFileSource : IIntegrationDirectorySource, IDisposable
 {
-    private readonly WatchedFile _watch;
-    private readonly TimeProvider _time;
-    private IntegrationDirectory _current;
+    private readonly ValidatedFile<IntegrationDirectory> _file;
 
     public DirectoryFileSource(string path, ConfigFileStatus status, TimeProvider time)
     {
-        ArgumentNullException.ThrowIfNull(status);
-        Path = path;
-        Status = status;
-        _time = time;
-        _current = Load() ?? throw new InvalidOperationException($"{path}: {status.LastError}");
-        _watch = new WatchedFile(path, () => Load());
+        _file = new ValidatedFile<IntegrationDirectory>(path, status, time,
+            static path => IntegrationDirectory.Parse(File.ReadAllBytes(path), System.IO.Path.GetFileName(path)),
+            directory => Reloaded?.Invoke(directory));
     }
 
-    public string Path { get; }
+    public string Path => _file.Path;
 
-    public ConfigFileStatus Status { get; }
+    public ConfigFileStatus Status => _file.Status;
 
-    public IntegrationDirectory Current => Volatile.Read(ref _current);
+    public IntegrationDirectory Current => _file.Current;
 
     /// <summary>Raised after a new directory went live.</summary>
     public event Action<IntegrationDirectory>? Reloaded;
 
     public void AttachLogger(ILogger logger) => Status.AttachLogger(logger);
 
-    private IntegrationDirectory? Load()
-    {
-        IntegrationDirectory directory;
-        try
-        {
-            directory = IntegrationDirectory.Parse(File.ReadAllBytes(Path), System.IO.Path.GetFileName(Path));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-        {
-            Status.Rejected(ex.Message);
-            return null;
-        }
-
-        Volatile.Write(ref _current, directory);
-        Status.Passed(_time.GetUtcNow());
-        Reloaded?.Invoke(directory);
-        return directory;
-    }
-
-    public void Dispose() => _watch.Dispose();
+    public void Dispose() => _file.Dispose();
 }

@@ -9,45 +9,20 @@ namespace Proxy.Routing.Rules;
 /// </summary>
 public sealed class ProviderRulesSource : IDisposable
 {
-    private readonly WatchedFile _watch;
-    private readonly TimeProvider _time;
-    private ProviderRules _current;
+    private readonly ValidatedFile<ProviderRules> _file;
 
     public ProviderRulesSource(string path, ConfigFileStatus status, TimeProvider time)
     {
-        ArgumentNullException.ThrowIfNull(status);
-        Path = path;
-        Status = status;
-        _time = time;
-        _current = Load() ?? throw new InvalidOperationException($"{path}: {status.LastError}");
-        _watch = new WatchedFile(path, () => Load());
+        _file = new ValidatedFile<ProviderRules>(path, status, time, static path => File.Exists(path)
+            ? ProviderRulesValidator.Parse(File.ReadAllBytes(path), System.IO.Path.GetFileName(path))
+            : ProviderRules.Defaults);
     }
 
-    public string Path { get; }
+    public string Path => _file.Path;
 
-    public ConfigFileStatus Status { get; }
+    public ConfigFileStatus Status => _file.Status;
 
-    public ProviderRules Current => Volatile.Read(ref _current);
+    public ProviderRules Current => _file.Current;
 
-    private ProviderRules? Load()
-    {
-        ProviderRules rules;
-        try
-        {
-            rules = File.Exists(Path)
-                ? ProviderRulesValidator.Parse(File.ReadAllBytes(Path), System.IO.Path.GetFileName(Path))
-                : ProviderRules.Defaults;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
-        {
-            Status.Rejected(ex.Message);
-            return null;
-        }
-
-        Volatile.Write(ref _current, rules);
-        Status.Passed(_time.GetUtcNow());
-        return rules;
-    }
-
-    public void Dispose() => _watch.Dispose();
+    public void Dispose() => _file.Dispose();
 }
