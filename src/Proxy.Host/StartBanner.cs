@@ -98,7 +98,7 @@ internal sealed partial class StartBanner(
         }
 
         var protocol = configuration["OTEL_EXPORTER_OTLP_PROTOCOL"];
-        return $"{endpoint} ({(string.IsNullOrWhiteSpace(protocol) ? "grpc, the exporter's default" : protocol)})";
+        return $"{endpoint} ({(string.IsNullOrWhiteSpace(protocol) ? "http/protobuf, the default" : protocol)})";
     }
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = """
