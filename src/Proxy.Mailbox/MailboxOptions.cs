@@ -49,10 +49,11 @@ public sealed class MailboxOptions
 
     /// <summary>
     /// How each provider's lanes are drained, by provider (the part of the mailbox name before the first <c>:</c>,
-    /// case-insensitive): <see cref="MailboxLaneOrdering.DueHead"/> for GitHub, GitHub Enterprise, GitLab, Bitbucket and
-    /// Bitbucket Server (as the reference), <see cref="MailboxLaneOrdering.Strict"/> for every provider not listed.
+    /// case-insensitive): <c>Strict</c> or <c>DueHead</c> (<see cref="MailboxLaneOrdering"/>). DueHead for GitHub, GitHub
+    /// Enterprise, GitLab, Bitbucket and Bitbucket Server (as the reference), Strict for every provider not listed. Kept as
+    /// text so that a misspelt value stops the start instead of being skipped by the configuration binder.
     /// </summary>
-    public Dictionary<string, MailboxLaneOrdering> Ordering { get; set; } = MailboxOrdering.Defaults();
+    public Dictionary<string, string> Ordering { get; set; } = MailboxOrdering.Defaults();
 
     public MailboxBackoffOptions Backoff { get; set; } = new();
 

@@ -60,7 +60,7 @@ internal sealed class MailboxOptionsValidator : IValidateOptions<MailboxOptions>
 
         foreach (var (provider, ordering) in options.Ordering ?? [])
         {
-            if (!MailboxNames.IsValid(provider, allowColon: false) || !Enum.IsDefined(ordering))
+            if (!MailboxNames.IsValid(provider, allowColon: false) || !MailboxOrdering.TryParse(ordering, out _))
             {
                 errors.Add($"Mailbox:Ordering:{provider} must name a provider (no ':') and be Strict or DueHead (got {ordering}).");
             }

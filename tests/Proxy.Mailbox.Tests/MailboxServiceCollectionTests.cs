@@ -68,7 +68,34 @@ public sealed class MailboxServiceCollectionTests(RedisServer redis) : IClassFix
         host.Services.GetServices<IHostedService>().Should().NotContain(s => s is MailboxDrainer);
     }
 
+    [Fact]
+    public void Lane_ordering_defaults_to_due_head_for_the_git_providers_and_can_be_set_per_provider()
+    {
+        using var defaults = Build([]);
+        using var configured = Build(new() { ["Mailbox:Ordering:github"] = "Strict", ["Mailbox:Ordering:JIRA"] = "DueHead" });
+
+        var shipped = defaults.Services.GetRequiredService<MailboxOrdering>();
+        var changed = configured.Services.GetRequiredService<MailboxOrdering>();
+
+        foreach (var mailbox in new[] { "github:1", "github_enterprise:h:1:5", "gitlab:i:g", "bitbucket:9", "bitbucket_server:9:1" })
+        {
+            shipped.OrderingOf(mailbox).Should().Be(MailboxLaneOrdering.DueHead, mailbox);
+        }
+
+        foreach (var mailbox in new[] { "jira:1", "vsts:1", "msteams:1", "plugins:1" })
+        {
+            shipped.OrderingOf(mailbox).Should().Be(MailboxLaneOrdering.Strict, mailbox);
+        }
+
+        changed.OrderingOf("github:1").Should().Be(MailboxLaneOrdering.Strict);
+        changed.OrderingOf("gitlab:1").Should().Be(MailboxLaneOrdering.DueHead, "a provider not set keeps its default");
+        changed.OrderingOf("jira:1").Should().Be(MailboxLaneOrdering.DueHead, "provider names are case-insensitive");
+    }
+
     [Theory]
+    [InlineData("Mailbox:Ordering:git hub", "Strict", "Mailbox:Ordering:git hub")]
+    [InlineData("Mailbox:Ordering:github", "Fifo", "Mailbox:Ordering:github")]
+    [InlineData("Mailbox:Ordering:gitlab", "1", "Mailbox:Ordering:gitlab")]
     [InlineData("Mailbox:Backoff:Rate", "0.5", "Mailbox:Backoff:Rate")]
     [InlineData("Mailbox:MaxAttempts", "0", "Mailbox:MaxAttempts")]
     [InlineData("Mailbox:MaxAge", "-1.00:00:00", "Mailbox:MaxAge")]
@@ -87,4 +114,6 @@ public sealed class MailboxServiceCollectionTests(RedisServer redis) : IClassFix
 
         (await start.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain(named);
     }
+
+
 }

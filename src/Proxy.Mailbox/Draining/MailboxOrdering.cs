@@ -10,8 +10,8 @@ namespace Proxy.Mailbox;
 /// </summary>
 internal sealed class MailboxOrdering
 {
-    private static readonly Dictionary<string, MailboxLaneOrdering> s_none = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Func<IReadOnlyDictionary<string, MailboxLaneOrdering>> _settings;
+    private static readonly Dictionary<string, string> s_none = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Func<IReadOnlyDictionary<string, string>> _settings;
 
     public MailboxOrdering(IOptionsMonitor<MailboxOptions> options)
         : this(() => options.CurrentValue.Ordering)
@@ -19,23 +19,31 @@ internal sealed class MailboxOrdering
         ArgumentNullException.ThrowIfNull(options);
     }
 
-    private MailboxOrdering(Func<IReadOnlyDictionary<string, MailboxLaneOrdering>> settings) => _settings = settings;
+    private MailboxOrdering(Func<IReadOnlyDictionary<string, string>> settings) => _settings = settings;
 
     /// <summary>Every lane strictly in order (what a store built without a policy does).</summary>
     public static MailboxOrdering StrictEverywhere { get; } = new(() => s_none);
 
     /// <summary>A fixed policy (tests, tools).</summary>
-    public static MailboxOrdering Of(IReadOnlyDictionary<string, MailboxLaneOrdering> settings) => new(() => settings);
+    public static MailboxOrdering Of(IReadOnlyDictionary<string, string> settings) => new(() => settings);
 
     /// <summary>The reference's skip-on-failure providers: due-head; everything else strict.</summary>
-    public static Dictionary<string, MailboxLaneOrdering> Defaults() => new(StringComparer.OrdinalIgnoreCase)
+    public static Dictionary<string, string> Defaults() => new(StringComparer.OrdinalIgnoreCase)
     {
-        ["github"] = MailboxLaneOrdering.DueHead,
-        ["github_enterprise"] = MailboxLaneOrdering.DueHead,
-        ["gitlab"] = MailboxLaneOrdering.DueHead,
-        ["bitbucket"] = MailboxLaneOrdering.DueHead,
-        ["bitbucket_server"] = MailboxLaneOrdering.DueHead,
+        ["github"] = nameof(MailboxLaneOrdering.DueHead),
+        ["github_enterprise"] = nameof(MailboxLaneOrdering.DueHead),
+        ["gitlab"] = nameof(MailboxLaneOrdering.DueHead),
+        ["bitbucket"] = nameof(MailboxLaneOrdering.DueHead),
+        ["bitbucket_server"] = nameof(MailboxLaneOrdering.DueHead),
     };
+
+    /// <summary>A setting's value: <c>Strict</c> or <c>DueHead</c>, any case; false for anything else (numbers too).</summary>
+    public static bool TryParse(string? value, out MailboxLaneOrdering ordering)
+    {
+        ordering = MailboxLaneOrdering.Strict;
+        return !string.IsNullOrWhiteSpace(value) && !char.IsAsciiDigit(value.Trim()[0]) && Enum.TryParse(value.Trim(), ignoreCase: true, out ordering)
+            && Enum.IsDefined(ordering);
+    }
 
     /// <summary>The provider part of a mailbox name (<c>github</c> of <c>github:123:4</c>).</summary>
     public static string ProviderOf(string mailbox)
@@ -54,21 +62,14 @@ internal sealed class MailboxOrdering
         }
 
         var provider = ProviderOf(mailbox);
-        if (settings.TryGetValue(provider, out var ordering))
+        if (!settings.TryGetValue(provider, out var value))
         {
-            return ordering;
+            // A dictionary bound from configuration may have lost the case-insensitive comparer.
+            value = settings.FirstOrDefault(s => string.Equals(s.Key, provider, StringComparison.OrdinalIgnoreCase)).Value;
         }
 
-        // A dictionary bound from configuration may have lost the case-insensitive comparer.
-        foreach (var (name, value) in settings)
-        {
-            if (string.Equals(name, provider, StringComparison.OrdinalIgnoreCase))
-            {
-                return value;
-            }
-        }
-
-        return MailboxLaneOrdering.Strict;
+        // The validator refuses a value that does not parse; should one slip through, the lane keeps strict order.
+        return TryParse(value, out var ordering) ? ordering : MailboxLaneOrdering.Strict;
     }
 
     public bool IsDueHead(string mailbox) => OrderingOf(mailbox) == MailboxLaneOrdering.DueHead;

@@ -136,6 +136,50 @@ public sealed class MailboxAdminEndpointsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_mailbox_is_retried_now_and_its_lanes_purged()
+    {
+        var (client, store) = await StartAsync(Key);
+        var waiting = Entry("jira:1", "us", Start);
+        var otherRegion = Entry("jira:1", "de", Start);
+        var kept = Entry("jira:2", "us", Start);
+        foreach (var entry in new[] { waiting, otherRegion, kept })
+        {
+            await store.AppendAsync([entry], Ct);
+        }
+
+        var lease = (await store.TryClaimAsync(waiting.Lane, TimeSpan.FromSeconds(30), Ct))!;
+        await store.RescheduleAsync(lease, waiting.DeliveryId, Start.AddMinutes(4.2), Ct);
+        await store.ReleaseAsync(lease, Ct);
+
+        var retry = await client.PostAsync("/admin/mailbox/mailboxes/jira:1/retry?region=us", null, Ct);
+        var retried = await retry.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        retry.StatusCode.Should().Be(HttpStatusCode.OK);
+        retried.GetProperty("mailbox").GetString().Should().Be("jira:1");
+        retried.GetProperty("region").GetString().Should().Be("us");
+        retried.GetProperty("lanes").GetInt32().Should().Be(1);
+        retried.GetProperty("retried").GetInt64().Should().Be(1);
+        var head = (await store.PeekAsync(waiting.Lane, 1, Ct)).Single();
+        head.NextAttemptAt.Should().Be(Start, "due at once");
+        head.Attempts.Should().Be(1, "attempts are kept");
+        (await store.GetDueLanesAsync(10, Ct)).Should().Contain(waiting.Lane);
+
+        var purge = await client.DeleteAsync("/admin/mailbox/mailboxes/jira%3A1", Ct);
+        var result = await purge.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        purge.StatusCode.Should().Be(HttpStatusCode.OK);
+        result.GetProperty("lanes").GetInt32().Should().Be(2);
+        result.GetProperty("purged").GetInt64().Should().Be(2);
+        result.GetProperty("region").ValueKind.Should().Be(JsonValueKind.Null);
+        (await store.ListMailboxesAsync(10, Ct)).Select(s => s.Lane).Should().Equal(kept.Lane);
+
+        await ShouldBeProblemAsync(await client.DeleteAsync("/admin/mailbox/mailboxes/jira:1", Ct), HttpStatusCode.NotFound, "lane-not-found");
+        await ShouldBeProblemAsync(await client.PostAsync("/admin/mailbox/mailboxes/jira:1/retry", null, Ct), HttpStatusCode.NotFound, "lane-not-found");
+        await ShouldBeProblemAsync(await client.PostAsync("/admin/mailbox/mailboxes/jira:2/retry?region=eu", null, Ct), HttpStatusCode.NotFound, "lane-not-found");
+        await ShouldBeProblemAsync(await client.PostAsync("/admin/mailbox/mailboxes/a%20b/retry", null, Ct), HttpStatusCode.BadRequest, "invalid-mailbox");
+        await ShouldBeProblemAsync(await client.DeleteAsync("/admin/mailbox/mailboxes/jira:2?region=u:s", Ct), HttpStatusCode.BadRequest, "invalid-region");
+        (await store.GetStatsAsync(Ct)).Pending.Should().Be(1, "refused calls change nothing");
+    }
+
+    [Fact]
     public async Task An_unknown_dead_letter_is_a_404_problem()
     {
         var (client, _) = await StartAsync(Key);
@@ -169,6 +213,29 @@ public sealed class MailboxAdminEndpointsTests : IAsyncLifetime
 
         await ShouldBeAdminKeyProblemAsync(missing, HttpStatusCode.Unauthorized, "missing-admin-key");
         await ShouldBeAdminKeyProblemAsync(wrong, HttpStatusCode.Forbidden, "wrong-admin-key");
+    }
+
+    [Fact]
+    public async Task Retry_now_and_purge_need_the_admin_key()
+    {
+        var (client, store) = await StartAsync(Key);
+        var entry = Entry("jira:1", "us", Start);
+        await store.AppendAsync([entry], Ct);
+        var lease = (await store.TryClaimAsync(entry.Lane, TimeSpan.FromSeconds(30), Ct))!;
+        await store.RescheduleAsync(lease, entry.DeliveryId, Start.AddMinutes(4.2), Ct);
+        await store.ReleaseAsync(lease, Ct);
+        client.DefaultRequestHeaders.Remove(MailboxAdminEndpoints.ApiKeyHeader);
+
+        await ShouldBeAdminKeyProblemAsync(await client.PostAsync("/admin/mailbox/mailboxes/jira:1/retry", null, Ct), HttpStatusCode.Unauthorized, "missing-admin-key");
+        await ShouldBeAdminKeyProblemAsync(await client.DeleteAsync("/admin/mailbox/mailboxes/jira:1", Ct), HttpStatusCode.Unauthorized, "missing-admin-key");
+        client.DefaultRequestHeaders.Add(MailboxAdminEndpoints.ApiKeyHeader, "not-" + Key);
+        await ShouldBeAdminKeyProblemAsync(await client.PostAsync("/admin/mailbox/mailboxes/jira:1/retry", null, Ct), HttpStatusCode.Forbidden, "wrong-admin-key");
+        await ShouldBeAdminKeyProblemAsync(await client.DeleteAsync("/admin/mailbox/mailboxes/jira:1", Ct), HttpStatusCode.Forbidden, "wrong-admin-key");
+
+        var left = (await store.PeekAsync(entry.Lane, 10, Ct)).Single();
+        left.NextAttemptAt.Should().Be(Start.AddMinutes(4.2), "a refused retry changes nothing");
+        var (disabled, _) = await StartAsync("");
+        await ShouldBeAdminKeyProblemAsync(await disabled.DeleteAsync("/admin/mailbox/mailboxes/jira:1", Ct), HttpStatusCode.NotFound, "admin-disabled");
     }
 
     [Fact]
