@@ -1,10 +1,27 @@
 using Proxy.Billing;
 using Proxy.Host;
 
+if (args is [HealthProbe.Verb, ..])
+{
+    return await HealthProbe.RunAsync(args[1..]);
+}
+
+var command = ProxyCommandLine.Parse(args, HostingExtensions.ContentRoot(), Console.Out, Console.Error);
+if (command.ExitCode is { } exitCode)
+{
+    return exitCode;
+}
+
+if (command.CheckConfig)
+{
+    return ConfigCheckCommand.Run(command.HostArgs, command.ConfigFolder, Console.Out, Console.Error);
+}
+
+args = command.HostArgs;
 IHost host;
 try
 {
-    host = args.Contains("--billing-only") ? BillingOnly(args) : ProxyApplication.Build(args);
+    host = args.Contains(ProxyCommandLine.BillingOnly) ? BillingOnly(args) : ProxyApplication.Build(args);
     await host.StartAsync();
 }
 catch (Exception ex)
@@ -24,7 +41,7 @@ static IHost BillingOnly(string[] args)
 {
     var billing = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
     {
-        Args = args.Where(a => a != "--billing-only").ToArray(),
+        Args = args.Where(a => a != ProxyCommandLine.BillingOnly).ToArray(),
         ContentRootPath = HostingExtensions.ContentRoot(),
     });
     billing.Configuration["Billing:Enabled"] = "true";

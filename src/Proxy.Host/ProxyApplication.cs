@@ -6,6 +6,7 @@ using Proxy.Host.Demo;
 using Proxy.Mailbox;
 using Proxy.Routing;
 using Proxy.Routing.Admin;
+using Proxy.Routing.Configuration;
 using Proxy.Routing.Limits;
 using Proxy.Routing.Problems;
 
@@ -29,6 +30,8 @@ public static class ProxyApplication
             DemoSilos.ApplyDefaults(builder.Configuration, args);
         }
 
+        builder.WebHost.UseDefaultUrls(builder.Configuration);
+        builder.Configuration.ResolveDataDir(contentRoot);
         var routesFile = builder.Configuration.AddRoutesFile(contentRoot);
         builder.Services.AddSingleton(routesFile);
 
@@ -36,7 +39,7 @@ public static class ProxyApplication
         var adminUrls = AdminListener.Urls(builder.Configuration);
         if (adminUrls.Count > 0)
         {
-            var publicUrls = builder.Configuration["urls"] ?? "http://localhost:5000";
+            var publicUrls = builder.Configuration["urls"] ?? HostingExtensions.DefaultUrls;
             builder.WebHost.UseUrls([.. publicUrls.Split(';', StringSplitOptions.RemoveEmptyEntries), .. adminUrls]);
         }
 
@@ -58,12 +61,17 @@ public static class ProxyApplication
         builder.Services.AddWebhookMailbox(builder.Configuration);
         builder.Services.AddBillingConsumer(builder.Configuration);
         builder.Services.AddProxyTelemetry(builder.Configuration, "edge-proxy");
+        builder.Services.AddHostOptions(builder.Configuration);
         if (demo)
         {
             builder.Services.AddHostedService<DemoSilos>();
         }
 
+        builder.Services.AddHostedService<StartBanner>();
+
         var app = builder.Build();
+        // Before YARP's first load (MapReverseProxy): a routes file that cannot go live stops the start, one line per problem.
+        app.Services.GetRequiredService<ProxyConfigCheck>().Guard(routesFile);
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             ExceptionHandler = context => ProblemResponse.WriteAsync(context, 500, ProblemTypes.InternalError,
@@ -81,6 +89,7 @@ public static class ProxyApplication
         app.MapHealthChecks("/readyz/billing", Readiness("billing", degradedIsReady: false));
         app.MapMailboxAdmin();
         app.MapDirectoryAdmin();
+        app.MapOperatorEndpoints();
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseIntegrationRouting();

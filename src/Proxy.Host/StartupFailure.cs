@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Proxy.Routing.Configuration;
 
 namespace Proxy.Host;
 
@@ -17,6 +18,7 @@ internal static class StartupFailure
     private static IEnumerable<string> Messages(Exception exception) => exception switch
     {
         OptionsValidationException validation => validation.Failures,
+        ConfigProblemsException config => config.Problems.Select(p => p.Text),
         AggregateException aggregate => aggregate.InnerExceptions.SelectMany(Messages),
         _ => [exception.Message],
     };

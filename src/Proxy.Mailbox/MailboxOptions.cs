@@ -47,6 +47,13 @@ public sealed class MailboxOptions
     /// <summary>How often the depth and age gauges are read from the store.</summary>
     public double GaugeIntervalSeconds { get; set; } = 15;
 
+    /// <summary>
+    /// How each provider's lanes are drained, by provider (the part of the mailbox name before the first <c>:</c>,
+    /// case-insensitive): <see cref="MailboxLaneOrdering.DueHead"/> for GitHub, GitHub Enterprise, GitLab, Bitbucket and
+    /// Bitbucket Server (as the reference), <see cref="MailboxLaneOrdering.Strict"/> for every provider not listed.
+    /// </summary>
+    public Dictionary<string, MailboxLaneOrdering> Ordering { get; set; } = MailboxOrdering.Defaults();
+
     public MailboxBackoffOptions Backoff { get; set; } = new();
 
     public MailboxParallelOptions Parallel { get; set; } = new();
@@ -56,6 +63,19 @@ public sealed class MailboxOptions
     public MailboxSqliteOptions Sqlite { get; set; } = new();
 
     public MailboxBucketingOptions Bucketing { get; set; } = new();
+}
+
+/// <summary>How the entries of one lane are delivered.</summary>
+public enum MailboxLaneOrdering
+{
+    /// <summary>First in, first out: an entry in backoff holds back every later entry of its lane (head-of-line blocking).</summary>
+    Strict,
+
+    /// <summary>
+    /// The earliest entry that is due goes next: an entry in backoff stays where it is while the later entries of its
+    /// lane are delivered. For providers whose webhooks carry their own state and need no strict order.
+    /// </summary>
+    DueHead,
 }
 
 /// <summary>Delay before attempt n+1 after attempt n: <c>min(InitialMinutes x Rate^n, MaxMinutes)</c>.</summary>

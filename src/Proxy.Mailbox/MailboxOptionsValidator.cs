@@ -58,6 +58,14 @@ internal sealed class MailboxOptionsValidator : IValidateOptions<MailboxOptions>
             errors.Add($"Mailbox:AcceptTimeout must be a positive time span of at most a minute, such as 00:00:02 (got {options.AcceptTimeout}).");
         }
 
+        foreach (var (provider, ordering) in options.Ordering ?? [])
+        {
+            if (!MailboxNames.IsValid(provider, allowColon: false) || !Enum.IsDefined(ordering))
+            {
+                errors.Add($"Mailbox:Ordering:{provider} must name a provider (no ':') and be Strict or DueHead (got {ordering}).");
+            }
+        }
+
         if (options.LeaseSeconds <= options.DeliveryTimeoutSeconds)
         {
             errors.Add($"Mailbox:LeaseSeconds ({options.LeaseSeconds}) must be longer than Mailbox:DeliveryTimeoutSeconds ({options.DeliveryTimeoutSeconds}).");

@@ -40,6 +40,7 @@ public static class MailboxServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<MailboxMetrics>();
         services.TryAddSingleton<MailboxSignal>();
+        services.TryAddSingleton<MailboxOrdering>();
         services.TryAddSingleton<IMailboxSignal>(sp => sp.GetRequiredService<MailboxSignal>());
         services.TryAddSingleton<MailboxRedisConnection>();
         services.TryAddSingleton<IMailboxStore>(CreateStore);
@@ -80,13 +81,14 @@ public static class MailboxServiceCollectionExtensions
         var options = services.GetRequiredService<IOptions<MailboxOptions>>().Value;
         var time = services.GetRequiredService<TimeProvider>();
         var metrics = services.GetRequiredService<MailboxMetrics>();
+        var ordering = services.GetRequiredService<MailboxOrdering>();
         if (MailboxOptionsValidator.ResolveStore(options) == MailboxStoreKind.Redis)
         {
             return new RedisMailboxStore(services.GetRequiredService<MailboxRedisConnection>().Multiplexer, options.Redis.KeyPrefix, time, metrics,
-                services.GetRequiredService<ILogger<RedisMailboxStore>>());
+                services.GetRequiredService<ILogger<RedisMailboxStore>>(), ordering);
         }
 
-        return new SqliteMailboxStore(Path.Combine(options.DataDir, options.Sqlite.FileName), options.Sqlite.Synchronous, time, metrics);
+        return new SqliteMailboxStore(Path.Combine(options.DataDir, options.Sqlite.FileName), options.Sqlite.Synchronous, time, metrics, ordering);
     }
 }
 

@@ -12,6 +12,7 @@ using Proxy.Routing.Limits;
 using Proxy.Routing.Parsers;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Regions;
+using Proxy.Routing.Rules;
 using Proxy.Routing.Signatures;
 using Proxy.Routing.Telemetry;
 
@@ -52,16 +53,21 @@ public static class IntegrationRoutingExtensions
             return new DirectoryFileSource(path, new ConfigFileStatus(path), sp.GetRequiredService<TimeProvider>());
         });
 
-        services.AddSingleton<IIntegrationParser>(new SlackParser("slack"));
-        services.AddSingleton<IIntegrationParser>(new SlackParser("slack_staging"));
-        services.AddSingleton<IIntegrationParser>(new GitHubParser());
+        services.TryAddSingleton(sp =>
+        {
+            var path = Path.Combine(configuration[ConfigDirKey] ?? "config", ProviderRulesValidator.FileName);
+            return new ProviderRulesSource(path, new ConfigFileStatus(path), sp.GetRequiredService<TimeProvider>());
+        });
+        services.AddSingleton<IIntegrationParser>(sp => new SlackParser("slack", Rules(sp)));
+        services.AddSingleton<IIntegrationParser>(sp => new SlackParser("slack_staging", Rules(sp)));
+        services.AddSingleton<IIntegrationParser>(sp => new GitHubParser(Rules(sp)));
         services.AddSingleton<IIntegrationParser>(new DiscordParser());
         services.AddSingleton<IIntegrationParser>(new JiraParser());
-        services.AddSingleton<IIntegrationParser>(new GitHubEnterpriseParser());
+        services.AddSingleton<IIntegrationParser>(sp => new GitHubEnterpriseParser(Rules(sp)));
         services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket"));
         services.AddSingleton<IIntegrationParser>(new BitbucketParser("bitbucket_server"));
         services.AddSingleton<IIntegrationParser>(new PluginParser());
-        services.AddSingleton<IIntegrationParser>(new GitLabParser());
+        services.AddSingleton<IIntegrationParser>(sp => new GitLabParser(Rules(sp)));
         services.AddSingleton<IIntegrationParser>(new AzureDevOpsParser());
         services.AddSingleton<IIntegrationParser>(new MsTeamsParser());
         services.AddSingleton<IIntegrationParser>(new JiraServerParser());
@@ -90,6 +96,8 @@ public static class IntegrationRoutingExtensions
         services.TryAddSingleton(CreateDeliveryIdStore);
         services.TryAddSingleton<DuplicateSuppression>();
         services.AddEdgeRateLimits(configuration);
+        services.TryAddSingleton<RoutingDecider>();
+        services.TryAddSingleton<Admin.RouteExplainer>();
         services.TryAddSingleton<WebhookDispatcher>();
         services.TryAddSingleton<BackgroundSends>();
         services.AddHostedService(sp => sp.GetRequiredService<BackgroundSends>());
@@ -98,10 +106,20 @@ public static class IntegrationRoutingExtensions
         services.AddHttpClient(DeferredAnswers.ResponseUrlClient, client => client.Timeout = TimeSpan.FromSeconds(10))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
         services.AddHostedService<ConfigReloadReporter>();
+        services.AddSingleton<Yarp.ReverseProxy.Configuration.IConfigChangeListener, ConfigApplyListener>();
+        services.AddSingleton<IConfigFileCheck, RoutesConfigCheck>();
+        services.TryAddSingleton<ProxyConfigCheck>();
 
         services.AddRegionDirectory(configuration);
         services.AddHealthChecks().AddCheck<RoutingReadinessCheck>("routing", tags: [RoutingReadinessCheck.ReadyTag]);
         return proxy;
+    }
+
+    /// <summary>What a parser reads the provider rules through: the table in force at each call (hot reloaded).</summary>
+    private static Func<ProviderRules> Rules(IServiceProvider services)
+    {
+        var source = services.GetRequiredService<ProviderRulesSource>();
+        return () => source.Current;
     }
 
     /// <summary>
@@ -171,6 +189,7 @@ internal sealed class ConfigReloadReporter(
             statuses.Add(file.Status);
         }
 
+        statuses.Add(services.GetRequiredService<ProviderRulesSource>().Status);
         foreach (var status in statuses.Distinct())
         {
             status.AttachLogger(logger);

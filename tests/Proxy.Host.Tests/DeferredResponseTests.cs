@@ -101,7 +101,7 @@ public sealed class DeferredResponseTests : IAsyncLifetime
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         await collector.WaitForMeasurementsAsync(1).WaitAsync(TimeSpan.FromSeconds(10));
-        collector.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["outcome"].Should().Be("no_region_answer");
+        collector.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["proxy.outcome"].Should().Be("no_region_answer");
         _hooks.Requests.Should().BeEmpty();
     }
 
@@ -115,7 +115,7 @@ public sealed class DeferredResponseTests : IAsyncLifetime
         await proxy.PostFormAsync("/extensions/slack/commands/", $"team_id=TUS&command=%2Fsentry&response_url={Uri.EscapeDataString(Hook("4"))}");
 
         await collector.WaitForMeasurementsAsync(1).WaitAsync(TimeSpan.FromSeconds(10));
-        collector.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["outcome"].Should().Be("post_failed");
+        collector.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["proxy.outcome"].Should().Be("post_failed");
         _hooks.Requests.Should().HaveCount(3, "the first attempt and two retries");
     }
 }

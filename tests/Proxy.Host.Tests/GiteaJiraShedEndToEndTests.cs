@@ -12,7 +12,7 @@ namespace Proxy.Host.Tests;
 /// Gitea, Jira's control fallbacks, Azure DevOps, the shed valve and the catch-all route to control, on real Kestrel
 /// with silo stubs and the real SQLite mailbox.
 /// </summary>
-public class ProviderRulesEndToEndTests
+public class GiteaJiraShedEndToEndTests
 {
     private const string Directory = """
         {

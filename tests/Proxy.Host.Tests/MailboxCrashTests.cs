@@ -55,7 +55,9 @@ public sealed class MailboxCrashTests(ITestOutputHelper output) : IAsyncLifetime
         {
             Path.Combine(AppContext.BaseDirectory, "Proxy.Host.dll"), $"--urls=http://127.0.0.1:{port}", $"--ConfigDir={_dir}",
             $"--Mailbox:DataDir={Path.Combine(_dir, "data")}", "--Mailbox:Backoff:InitialMinutes=0.001", "--Mailbox:Backoff:Rate=1.0",
-            "--Mailbox:PollIntervalSeconds=0.05", "--Mailbox:MaxAttempts=100000", "--Mailbox:LeaseSeconds=5", "--Mailbox:DeliveryTimeoutSeconds=2", "--Logging:LogLevel:Default=Warning",
+            "--Mailbox:PollIntervalSeconds=0.05", "--Mailbox:MaxAttempts=100000",
+            // Order is asserted below, and the region refuses while the webhooks come in: GitHub lanes strictly in order.
+            "--Mailbox:Ordering:github=Strict", "--Mailbox:LeaseSeconds=5", "--Mailbox:DeliveryTimeoutSeconds=2", "--Logging:LogLevel:Default=Warning",
         })
         {
             info.ArgumentList.Add(arg);

@@ -54,7 +54,8 @@ public class MailboxEndToEndTests
     [Fact]
     public async Task A_region_that_answers_503_three_times_gets_every_entry_in_order_with_no_gap_and_no_duplicate()
     {
-        await using var proxy = await ProxyHarness.StartAsync(null, FastRetries);
+        // GitHub lanes are due-head by default; strict order is what this test is about.
+        await using var proxy = await ProxyHarness.StartAsync(null, [.. FastRetries, "Mailbox:Ordering:github=Strict"]);
         proxy.Regions["us"].Answer = (_, n) => n <= 3 ? new StubAnswer(503) : new StubAnswer(200);
 
         for (var i = 1; i <= 20; i++)
@@ -71,6 +72,45 @@ public class MailboxEndToEndTests
         received.Skip(3).Select(SequenceOf).Should().Equal(Enumerable.Range(1, 20));
         (await proxy.Regions["eu"].WaitForRequestsAsync(20)).Select(SequenceOf).Should().Equal(Enumerable.Range(1, 20),
             "a failing region holds back only its own deliveries");
+    }
+
+    [Fact]
+    public async Task A_github_webhook_the_region_keeps_refusing_does_not_hold_back_the_later_ones()
+    {
+        await using var proxy = await ProxyHarness.StartAsync(null, FastRetries);
+        var lastDelivered = false;
+        // The first webhook is refused until the last one has arrived: in a strict lane the last could never arrive.
+        proxy.Regions["us"].Answer = (request, _) =>
+        {
+            var sequence = SequenceOf(request);
+            if (sequence == 1 && !Volatile.Read(ref lastDelivered))
+            {
+                return new StubAnswer(503);
+            }
+
+            if (sequence == 10)
+            {
+                Volatile.Write(ref lastDelivered, true);
+            }
+
+            return new StubAnswer(200);
+        };
+
+        for (var i = 1; i <= 10; i++)
+        {
+            (await SendPush(proxy, Push(i))).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (proxy.Regions["us"].Requests.Select(SequenceOf).Distinct().Count() < 10 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        var received = proxy.Regions["us"].Requests.Select(SequenceOf).ToList();
+        received.Distinct().Should().BeEquivalentTo(Enumerable.Range(1, 10), "every webhook arrives, the refused one too once it is retried");
+        received.IndexOf(10).Should().BeLessThan(received.LastIndexOf(1), "the later webhooks went out while the first one was backing off");
+        received.Where(s => s != 1).Should().Equal(Enumerable.Range(2, 9), "the others keep their order and go once each");
     }
 
     [Fact]

@@ -34,6 +34,8 @@ public sealed class MailboxStoreOutageTests
         await redis.InitializeAsync();
         await using var proxy = await ProxyHarness.StartAsync(null,
             "Mailbox:Backoff:InitialMinutes=0.0008", "Mailbox:Backoff:Rate=1.0", "Mailbox:PollIntervalSeconds=0.05", "Mailbox:MaxAttempts=100000",
+            // us refuses before the outage and the order is asserted: GitHub lanes strictly in order.
+            "Mailbox:Ordering:github=Strict",
             $"Mailbox:Redis:ConnectionString={redis.ConnectionString}",
             // One Redis command may wait 5 s: only the accept timeout keeps the refusal within what a sender waits.
             "Mailbox:Redis:OperationTimeoutSeconds=5", $"Mailbox:AcceptTimeout={s_acceptTimeout}");

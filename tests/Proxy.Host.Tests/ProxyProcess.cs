@@ -20,9 +20,20 @@ public sealed class ProxyProcess : IAsyncDisposable
 
     public string Output => string.Join('\n', _log);
 
+    /// <summary>The non-empty lines written so far (standard output and error).</summary>
+    public IReadOnlyList<string> Lines => _log.Where(l => l.Length > 0).ToArray();
+
     public static ProxyProcess Start(params string[] settings)
     {
         var port = RedisServer.FreeTcpPort();
+        return Run(port, [$"--urls=http://127.0.0.1:{port}", "--Logging:LogLevel:Default=Warning", .. settings.Select(s => "--" + s)]);
+    }
+
+    /// <summary>The host with exactly <paramref name="arguments"/> on its command line (verbs, flags, settings).</summary>
+    public static ProxyProcess StartWithArguments(params string[] arguments) => Run(RedisServer.FreeTcpPort(), arguments);
+
+    private static ProxyProcess Run(int port, IEnumerable<string> arguments)
+    {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -30,13 +41,20 @@ public sealed class ProxyProcess : IAsyncDisposable
             WorkingDirectory = AppContext.BaseDirectory,
         };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Proxy.Host.dll"));
-        info.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
-        info.ArgumentList.Add("--Logging:LogLevel:Default=Warning");
-        foreach (var setting in settings)
+        foreach (var argument in arguments)
         {
-            info.ArgumentList.Add("--" + setting);
+            info.ArgumentList.Add(argument);
         }
 
+        return Launch(info, port);
+    }
+
+    /// <summary>A host started as <paramref name="info"/> says (its own working directory, environment and arguments), listening on <paramref name="port"/>.</summary>
+    public static ProxyProcess Launch(ProcessStartInfo info, int port)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
         var process = Process.Start(info) ?? throw new InvalidOperationException("the proxy process did not start");
         var proxy = new ProxyProcess(process, port);
         process.OutputDataReceived += (_, e) => proxy._log.Enqueue(e.Data ?? "");
@@ -61,10 +79,10 @@ public sealed class ProxyProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until <c>/readyz</c> answers 200 with a body that satisfies <paramref name="ready"/>.</summary>
-    public async Task WaitReadyAsync(Func<string, bool> ready)
+    /// <summary>Waits until <c>/readyz</c> answers 200 with a body that satisfies <paramref name="ready"/> (30 s unless <paramref name="within"/> says otherwise).</summary>
+    public async Task WaitReadyAsync(Func<string, bool> ready, TimeSpan? within = null)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.Add(within ?? TimeSpan.FromSeconds(30));
         while (DateTime.UtcNow < deadline && !_process.HasExited)
         {
             try
@@ -83,6 +101,13 @@ public sealed class ProxyProcess : IAsyncDisposable
         }
 
         throw new TimeoutException("the proxy process did not become ready:\n" + Output);
+    }
+
+    /// <summary>SIGKILL: no shutdown hook, no drain, no flush; returns once the process is gone.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
     }
 
     public async ValueTask DisposeAsync()

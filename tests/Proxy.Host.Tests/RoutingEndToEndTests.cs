@@ -115,7 +115,7 @@ public class RoutingEndToEndTests
         var failure = collector.GetMeasurementSnapshot().Should().ContainSingle().Subject;
         failure.Tags["proxy.region"].Should().Be("ap");
         failure.Tags["proxy.mode"].Should().Be("all_regions");
-        failure.Tags["webhook.provider"].Should().Be("slack");
+        failure.Tags["proxy.provider"].Should().Be("slack");
         failure.Tags["error.type"].Should().Be("connection_error");
     }
 
@@ -377,7 +377,7 @@ public class RoutingEndToEndTests
         await File.WriteAllTextAsync(Path.Combine(proxy.ConfigDir, "directory.json"), "{ \"Organizations\": [ broken");
         await collector.WaitForMeasurementsAsync(1).WaitAsync(TimeSpan.FromSeconds(15));
 
-        collector.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["outcome"].Should().Be("rejected");
+        collector.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["proxy.outcome"].Should().Be("rejected");
         (await proxy.PostJsonAsync("/extensions/slack/event/", Event("TEU"))).Headers.GetValues("X-Proxy-Region").Should().Equal("eu");
     }
 

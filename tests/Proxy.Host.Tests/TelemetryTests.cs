@@ -30,7 +30,7 @@ public class TelemetryTests
         await Task.Delay(500);
 
         var route = spans.Where(s => s.OperationName == "webhook route").Should().ContainSingle().Subject;
-        route.GetTagItem("webhook.provider").Should().Be("slack");
+        route.GetTagItem("proxy.provider").Should().Be("slack");
         route.GetTagItem("proxy.mode").Should().Be("all_regions");
         route.GetTagItem("proxy.regions").Should().Be("ap,eu,us");
         var legs = spans.Where(s => s.OperationName == "region call").ToList();

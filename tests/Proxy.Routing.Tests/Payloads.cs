@@ -30,7 +30,15 @@ internal static class Payloads
             : new WebhookRequest("POST", new PathString(path[..queryIndex]), new QueryString(path[queryIndex..]), headerDictionary, body);
     }
 
-    /// <summary>Content type by file extension: .json is JSON, .form is a urlencoded form.</summary>
+    /// <summary>The boundary of every <c>.multipart</c> payload file.</summary>
+    public const string MultipartBoundary = "XyZslackBoundary7MA4YWxkTrZu0gW";
+
+    /// <summary>Content type by file extension: .json is JSON, .form a urlencoded form, .multipart a multipart/form-data form.</summary>
     public static WebhookRequest FromFile(string provider, string file, string path)
-        => Request(path, Bytes(provider, file), file.EndsWith(".form", StringComparison.Ordinal) ? "application/x-www-form-urlencoded" : "application/json");
+        => Request(path, Bytes(provider, file), ContentTypeOf(file));
+
+    public static string ContentTypeOf(string file)
+        => file.EndsWith(".form", StringComparison.Ordinal) ? "application/x-www-form-urlencoded"
+            : file.EndsWith(".multipart", StringComparison.Ordinal) ? $"multipart/form-data; boundary={MultipartBoundary}"
+            : "application/json";
 }

@@ -13,6 +13,14 @@ public sealed class BillingMetrics
 {
     public const string MeterName = "EdgeProxy.Billing";
 
+    /// <summary>
+    /// The billing attributes in the proxy's <c>proxy.</c> namespace (the others are OpenTelemetry's <c>messaging.*</c>
+    /// and <c>error.type</c>), as every meter of the proxy names them; docs/operations.md lists them.
+    /// </summary>
+    public const string CategoryAttribute = "proxy.billing.category";
+
+    public const string OutcomeAttribute = "proxy.billing.outcome";
+
     private readonly Counter<long> _consumed;
     private readonly Histogram<double> _processDuration;
     private readonly Counter<long> _outcomes;
@@ -57,8 +65,8 @@ public sealed class BillingMetrics
                 var tags = new TagList
                 {
                     { "messaging.system", transport.System },
-                    { "category", Outcome.ApiName(output.Category) },
-                    { "outcome", Outcome.ApiName(output.Outcome) },
+                    { CategoryAttribute, Outcome.ApiName(output.Category) },
+                    { OutcomeAttribute, Outcome.ApiName(output.Outcome) },
                 };
                 _outcomes.Add(1, tags);
                 _outcomeQuantity.Add(output.Quantity, tags);

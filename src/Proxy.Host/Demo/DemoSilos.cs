@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 
 namespace Proxy.Host.Demo;
@@ -18,6 +20,9 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
             configuration[Proxy.Routing.IntegrationRoutingExtensions.ConfigDirKey] = "config/demo";
         }
 
+        // Ctrl+C or SIGTERM ends the demo within 2 s: a mailbox delivery still in flight then is cancelled (not an
+        // attempt: it is sent again at the next start) instead of being awaited for up to the production 30 s.
+        configuration["HostOptions:ShutdownTimeout"] ??= "00:00:02";
         configuration["Demo:Silos:control"] ??= "http://127.0.0.1:5101";
         configuration["Demo:Silos:eu"] ??= "http://127.0.0.1:5102";
         configuration["Demo:Silos:us"] ??= "http://127.0.0.1:5103";
@@ -32,6 +37,7 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
             var builder = WebApplication.CreateSlimBuilder();
             builder.WebHost.UseUrls(silo.Value!);
             builder.Logging.ClearProviders();
+            OwnTelemetry(builder.Services);
             var app = builder.Build();
             var name = silo.Key;
             if (name == "control")
@@ -48,6 +54,20 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
         }
     }
 
+    /// <summary>
+    /// The silos run in the proxy's process but are not the proxy: their requests get an activity source and a
+    /// diagnostic listener of their own (so the proxy's tracing, subscribed to <c>Microsoft.AspNetCore</c>, does not see
+    /// them; the proxy's own call to a silo is still traced) and their meters names of their own
+    /// (<see cref="DemoMeterFactory"/>): nothing of theirs lands in the proxy's service.
+    /// </summary>
+    private static void OwnTelemetry(IServiceCollection services)
+    {
+        services.AddSingleton(new ActivitySource(DemoMeterFactory.SourceName));
+        services.AddSingleton(new DiagnosticListener(DemoMeterFactory.SourceName));
+        services.AddSingleton<DiagnosticSource>(provider => provider.GetRequiredService<DiagnosticListener>());
+        services.AddSingleton<IMeterFactory, DemoMeterFactory>();
+    }
+
     private static async Task AnswerAsync(HttpContext context, string silo, TimeSpan delay, ILogger logger)
     {
         if (delay > TimeSpan.Zero)
@@ -62,11 +82,10 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
         LogReceived(logger, silo, context.Request.Method, path, body.Length, deliveryId);
         context.Response.ContentType = "application/json";
 
-        // Slack's url_verification expects its challenge echoed back; control owns it.
-        if (TryReadChallenge(body.ToArray()) is { } challenge)
+        // Handshakes a provider checks before it sends anything else; control owns them.
+        if (HandshakeAnswer(context.Request.Path, body.ToArray()) is { } handshake)
         {
-            await context.Response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, string> { ["challenge"] = challenge }),
-                context.RequestAborted);
+            await context.Response.WriteAsync(handshake, context.RequestAborted);
             return;
         }
 
@@ -81,15 +100,30 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
         await context.Response.WriteAsync(JsonSerializer.Serialize(answer), context.RequestAborted);
     }
 
-    private static string? TryReadChallenge(byte[] body)
+    /// <summary>
+    /// Slack's <c>url_verification</c> expects its challenge echoed back; a Discord PING (interaction type 1) expects a
+    /// PONG (<c>{"type":1}</c>), or Discord refuses the interactions endpoint.
+    /// </summary>
+    private static string? HandshakeAnswer(PathString path, byte[] body)
     {
         try
         {
             using var document = JsonDocument.Parse(body);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("type", out var type) && type.ValueEquals("url_verification")
-                && document.RootElement.TryGetProperty("challenge", out var challenge)
-                ? challenge.GetString()
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var type))
+            {
+                return null;
+            }
+
+            if (type.ValueKind == JsonValueKind.String && type.ValueEquals("url_verification")
+                && root.TryGetProperty("challenge", out var challenge) && challenge.ValueKind == JsonValueKind.String)
+            {
+                return JsonSerializer.Serialize(new Dictionary<string, string?> { ["challenge"] = challenge.GetString() });
+            }
+
+            return type.ValueKind == JsonValueKind.Number && type.TryGetInt32(out var kind) && kind == 1
+                && path.StartsWithSegments("/extensions/discord", StringComparison.OrdinalIgnoreCase)
+                ? """{"type":1}"""
                 : null;
         }
         catch (JsonException)

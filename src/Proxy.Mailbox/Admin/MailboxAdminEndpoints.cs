@@ -8,7 +8,8 @@ using Proxy.Routing.Admin;
 namespace Proxy.Mailbox;
 
 /// <summary>
-/// Operator endpoints under <c>/admin/mailbox</c>: lanes and their depth, dead letters, replay and purge.
+/// Operator endpoints under <c>/admin/mailbox</c>: lanes and their depth, retrying a mailbox's lanes now and purging
+/// them, dead letters, replay and purge.
 /// Every call needs <c>X-Admin-Key</c> equal to <c>Admin:ApiKey</c> (or its alias <c>Mailbox:Admin:ApiKey</c>); with no key configured the endpoints
 /// are disabled and answer 404. Errors are RFC 9457 problem details.
 /// </summary>
@@ -31,6 +32,14 @@ public static class MailboxAdminEndpoints
                 ? await next(context).ConfigureAwait(false)
                 : Results.Empty);
 
+        // Totals over every lane: what the depth and oldest-age gauges report.
+        group.MapGet("/stats", async (IMailboxStore store, TimeProvider time, CancellationToken cancellationToken) =>
+        {
+            var stats = await store.GetStatsAsync(cancellationToken).ConfigureAwait(false);
+            return Results.Ok(new MailboxTotals(stats.Pending, stats.DeadLetters,
+                stats.OldestReceivedAt is { } oldest ? Math.Max(0, (time.GetUtcNow() - oldest).TotalSeconds) : null));
+        });
+
         group.MapGet("/mailboxes", async (IMailboxStore store, TimeProvider time, int? limit, CancellationToken cancellationToken) =>
         {
             if (LimitProblem(limit) is { } problem)
@@ -42,6 +51,39 @@ public static class MailboxAdminEndpoints
             var lanes = await store.ListMailboxesAsync(limit ?? DefaultLimit, cancellationToken).ConfigureAwait(false);
             return Results.Ok(new MailboxList(lanes.Select(s => new MailboxView(
                 s.Lane.Mailbox, s.Lane.Region, s.Depth, Math.Max(0, (now - s.OldestReceivedAt).TotalSeconds), s.HeadAttempts, s.HeadNextAttemptAt)).ToList()));
+        });
+
+        // Every waiting entry of the mailbox's lanes (or of one region's) due at once: backoff cleared, attempts kept.
+        group.MapPost("/mailboxes/{mailbox}/retry", async (IMailboxStore store, IMailboxSignal signal, string mailbox, string? region,
+            CancellationToken cancellationToken) =>
+        {
+            if (LaneProblem(mailbox, region) is { } problem)
+            {
+                return problem;
+            }
+
+            var change = await store.RetryNowAsync(mailbox, region, cancellationToken).ConfigureAwait(false);
+            if (change.Lanes == 0)
+            {
+                return NoSuchLane(mailbox, region);
+            }
+
+            signal.Notify(mailbox);
+            return Results.Ok(new RetryResult(mailbox, region, change.Lanes, change.Entries));
+        });
+
+        // Deletes every pending entry of the mailbox's lanes (or of one region's), leased ones included; dead letters stay.
+        group.MapDelete("/mailboxes/{mailbox}", async (IMailboxStore store, string mailbox, string? region, CancellationToken cancellationToken) =>
+        {
+            if (LaneProblem(mailbox, region) is { } problem)
+            {
+                return problem;
+            }
+
+            var change = await store.PurgeLanesAsync(mailbox, region, cancellationToken).ConfigureAwait(false);
+            return change.Lanes == 0
+                ? NoSuchLane(mailbox, region)
+                : Results.Ok(new PurgeResult(mailbox, region, change.Lanes, change.Entries));
         });
 
         group.MapGet("/dead-letters", async (IMailboxStore store, string? mailbox, int? limit, CancellationToken cancellationToken) =>
@@ -127,6 +169,22 @@ public static class MailboxAdminEndpoints
             ? Problem(StatusCodes.Status400BadRequest, "invalid-limit", "Invalid limit", $"limit must be between 1 and {MaxLimit} (got {limit}).")
             : null;
 
+    private static IResult? LaneProblem(string mailbox, string? region)
+    {
+        if (!MailboxNames.IsValid(mailbox, allowColon: true))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "invalid-mailbox", "Invalid mailbox name", $"'{mailbox}' is not a mailbox name.");
+        }
+
+        return region is not null && !MailboxNames.IsValid(region, allowColon: false)
+            ? Problem(StatusCodes.Status400BadRequest, "invalid-region", "Invalid region name", $"'{region}' is not a region name.")
+            : null;
+    }
+
+    private static IResult NoSuchLane(string mailbox, string? region) =>
+        Problem(StatusCodes.Status404NotFound, "lane-not-found", "No pending entries",
+            region is null ? $"Mailbox '{mailbox}' has no pending entries." : $"Mailbox '{mailbox}' has no pending entries for region '{region}'.");
+
     private static IResult NoSuchDeadLetter(string deliveryId) =>
         Problem(StatusCodes.Status404NotFound, "dead-letter-not-found", "No such dead letter", $"There is no dead letter with delivery id '{deliveryId}'.");
 
@@ -134,6 +192,8 @@ public static class MailboxAdminEndpoints
         Results.Problem(detail: detail, statusCode: status, title: title, type: ProblemBase + type);
 
     private sealed record MailboxList(IReadOnlyList<MailboxView> Mailboxes);
+
+    private sealed record MailboxTotals(long Pending, long DeadLetters, double? OldestAgeSeconds);
 
     private sealed record MailboxView(string Mailbox, string Region, long Depth, double OldestAgeSeconds, int HeadAttempts, DateTimeOffset HeadNextAttemptAt);
 
@@ -144,6 +204,10 @@ public static class MailboxAdminEndpoints
         string Reason, int? LastStatus, string? LastError, DateTimeOffset DeadAt, int BodyBytes);
 
     private sealed record ReplayResult(string DeliveryId, string Status);
+
+    private sealed record RetryResult(string Mailbox, string? Region, int Lanes, long Retried);
+
+    private sealed record PurgeResult(string Mailbox, string? Region, int Lanes, long Purged);
 
     private sealed record BulkReplayResult(int Replayed, IReadOnlyList<string> DeliveryIds, bool More);
 }

@@ -3,12 +3,16 @@ using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Proxy.Routing.Telemetry;
 
 namespace Proxy.Mailbox;
 
 /// <summary>
-/// Delivers mailbox entries to their regions. Each due lane is claimed (leased) and drained head first; the first
-/// failure stops the lane (head-of-line blocking keeps the order) until its backoff runs out. An attempt is counted
+/// Delivers mailbox entries to their regions. Each due lane is claimed (leased) and drained head first. In a strict lane
+/// the first failure stops the lane (head-of-line blocking keeps the order) until its backoff runs out; in a due-head
+/// lane (<see cref="MailboxOrdering"/>) the failed entry waits out its backoff where it is and the drain goes on with
+/// the lane's next due entry. An entry found gone when its result is written (an operator purged the lane) stops the
+/// lane without writing anything. An attempt is counted
 /// when its send got a result: a send cut short by shutdown, or whose result the store could not take, leaves the entry
 /// as it was, due at once. While the host stops, no new entry is taken; sends in flight finish until the hard stop.
 /// Lanes at least <see cref="MailboxParallelOptions.Threshold"/> deep go out <see cref="MailboxParallelOptions.Workers"/>
@@ -22,8 +26,11 @@ internal sealed partial class MailboxDrainer(
     IOptionsMonitor<MailboxOptions> options,
     TimeProvider time,
     ILogger<MailboxDrainer> logger,
-    IHostApplicationLifetime? lifetime = null) : BackgroundService
+    IHostApplicationLifetime? lifetime = null,
+    MailboxOrdering? ordering = null) : BackgroundService
 {
+    private readonly MailboxOrdering _ordering = ordering ?? MailboxOrdering.StrictEverywhere;
+
     private const int PageSize = 100;
     private static readonly TimeSpan s_maxPollBackoff = TimeSpan.FromSeconds(30);
 
@@ -169,12 +176,17 @@ internal sealed partial class MailboxDrainer(
     {
         var settings = options.CurrentValue;
         var keeper = new LeaseKeeper(store, lease, TimeSpan.FromSeconds(settings.LeaseSeconds), time, logger);
+        // Due-head: pages hold only due entries, and an entry that must wait does not stop the lane.
+        var dueHead = _ordering.IsDueHead(lease.Lane.Mailbox);
         try
         {
             var processed = 0;
             while (!Stopping && !keeper.Lost && processed < settings.MaxDeliveriesPerClaim)
             {
-                var page = await store.PeekAsync(lease.Lane, Math.Max(PageSize, settings.Parallel.Threshold), _hardStop.Token).ConfigureAwait(false);
+                var size = Math.Max(PageSize, settings.Parallel.Threshold);
+                var page = dueHead
+                    ? await store.PeekDueAsync(lease.Lane, size, _hardStop.Token).ConfigureAwait(false)
+                    : await store.PeekAsync(lease.Lane, size, _hardStop.Token).ConfigureAwait(false);
                 if (page.Count == 0)
                 {
                     break;
@@ -183,8 +195,8 @@ internal sealed partial class MailboxDrainer(
                 var parallel = settings.Parallel.Threshold > 0 && page.Count >= settings.Parallel.Threshold;
                 var batch = page.Take(settings.MaxDeliveriesPerClaim - processed).ToList();
                 var (count, keepGoing) = parallel
-                    ? await DrainInParallelAsync(keeper, batch, settings).ConfigureAwait(false)
-                    : await DrainInOrderAsync(keeper, batch, settings).ConfigureAwait(false);
+                    ? await DrainInParallelAsync(keeper, batch, settings, dueHead).ConfigureAwait(false)
+                    : await DrainInOrderAsync(keeper, batch, settings, dueHead).ConfigureAwait(false);
                 processed += count;
                 if (!keepGoing)
                 {
@@ -215,12 +227,18 @@ internal sealed partial class MailboxDrainer(
         }
     }
 
-    private async Task<(int Count, bool KeepGoing)> DrainInOrderAsync(LeaseKeeper keeper, List<MailboxEntry> batch, MailboxOptions settings)
+    private async Task<(int Count, bool KeepGoing)> DrainInOrderAsync(LeaseKeeper keeper, List<MailboxEntry> batch, MailboxOptions settings, bool dueHead)
     {
         var count = 0;
         foreach (var entry in batch)
         {
-            if (Stopping || keeper.Lost || !await ProcessAsync(keeper, entry, settings).ConfigureAwait(false))
+            if (Stopping || keeper.Lost)
+            {
+                return (count, false);
+            }
+
+            var step = await ProcessAsync(keeper, entry, settings).ConfigureAwait(false);
+            if (step == Step.Stop || (step == Step.Wait && !dueHead))
             {
                 return (count, false);
             }
@@ -231,7 +249,7 @@ internal sealed partial class MailboxDrainer(
         return (count, true);
     }
 
-    private async Task<(int Count, bool KeepGoing)> DrainInParallelAsync(LeaseKeeper keeper, List<MailboxEntry> batch, MailboxOptions settings)
+    private async Task<(int Count, bool KeepGoing)> DrainInParallelAsync(LeaseKeeper keeper, List<MailboxEntry> batch, MailboxOptions settings, bool dueHead)
     {
         var count = 0;
         foreach (var chunk in batch.Chunk(settings.Parallel.Workers))
@@ -243,7 +261,7 @@ internal sealed partial class MailboxDrainer(
 
             var results = await Task.WhenAll(chunk.Select(entry => ProcessAsync(keeper, entry, settings))).ConfigureAwait(false);
             count += chunk.Length;
-            if (results.Contains(false))
+            if (results.Contains(Step.Stop) || (!dueHead && results.Contains(Step.Wait)))
             {
                 return (count, false);
             }
@@ -252,28 +270,39 @@ internal sealed partial class MailboxDrainer(
         return (count, true);
     }
 
+    /// <summary>What the lane does after one entry.</summary>
+    private enum Step
+    {
+        /// <summary>The entry left the lane (delivered or dead-lettered): go on.</summary>
+        Next,
+
+        /// <summary>The entry waits (not due, or a retry is scheduled): a strict lane stops, a due-head lane goes on.</summary>
+        Wait,
+
+        /// <summary>Stop the lane: stopping, the lease was lost, or the entry was gone when its result was written.</summary>
+        Stop,
+    }
+
     /// <summary>
-    /// Delivers, drops or reschedules one entry. False when the lane must stop here (retry pending, lease lost, stopping).
+    /// Delivers, drops or reschedules one entry and says what the lane does next.
     /// The result is written with no cancellation: once a region answered, recording it beats a shutdown deadline.
     /// </summary>
-    private async Task<bool> ProcessAsync(LeaseKeeper keeper, MailboxEntry entry, MailboxOptions settings)
+    private async Task<Step> ProcessAsync(LeaseKeeper keeper, MailboxEntry entry, MailboxOptions settings)
     {
         var now = time.GetUtcNow();
         if (entry.NextAttemptAt > now)
         {
-            return false;
+            return Step.Wait;
         }
 
         if (entry.Attempts >= settings.MaxAttempts)
         {
-            await DropAsync(entry, entry.Attempts, DeliveryOutcomes.AttemptsExceeded, new DeadLetterCause(DeliveryOutcomes.AttemptsExceeded, null, null)).ConfigureAwait(false);
-            return true;
+            return await DropAsync(entry, entry.Attempts, DeliveryOutcomes.AttemptsExceeded, new DeadLetterCause(DeliveryOutcomes.AttemptsExceeded, null, null)).ConfigureAwait(false);
         }
 
         if (now - entry.ReceivedAt > settings.MaxAge)
         {
-            await DropAsync(entry, entry.Attempts, DeliveryOutcomes.MaxAge, new DeadLetterCause(DeliveryOutcomes.MaxAge, null, null)).ConfigureAwait(false);
-            return true;
+            return await DropAsync(entry, entry.Attempts, DeliveryOutcomes.MaxAge, new DeadLetterCause(DeliveryOutcomes.MaxAge, null, null)).ConfigureAwait(false);
         }
 
         var attempt = entry.Attempts + 1;
@@ -283,15 +312,21 @@ internal sealed partial class MailboxDrainer(
         {
             // Cut short by the shutdown, not refused by the region: not an attempt, due again at once.
             Log.SendCancelled(logger, entry.DeliveryId, entry.Lane);
-            return false;
+            return Step.Stop;
         }
 
         if (verdict.Decision == DeliveryDecision.Delivered)
         {
-            await store.AckAsync(entry.Lane, entry.DeliveryId, CancellationToken.None).ConfigureAwait(false);
             metrics.Delivered(DeliveryOutcomes.Ok, entry.Region);
             metrics.DeliveredAge(time.GetUtcNow() - entry.ReceivedAt, entry.Region);
-            return true;
+            if (!await store.AckAsync(entry.Lane, entry.DeliveryId, CancellationToken.None).ConfigureAwait(false))
+            {
+                // Purged while it was on the wire (or taken over after a lost lease): the rest of the page may be gone too.
+                Log.EntryGone(logger, entry.DeliveryId, entry.Lane);
+                return Step.Stop;
+            }
+
+            return Step.Next;
         }
 
         metrics.Failed(verdict.FailureReason!, entry.Region);
@@ -300,23 +335,22 @@ internal sealed partial class MailboxDrainer(
         var backoffUntil = answeredAt + BackoffPolicy.DelayAfter(attempt, settings.Backoff);
         if (!await store.RescheduleAsync(keeper.Lease, entry.DeliveryId, backoffUntil, CancellationToken.None).ConfigureAwait(false))
         {
+            // The lease was lost, or the entry purged while on the wire: nothing was written and nothing comes back.
             keeper.MarkLost();
-            Log.LeaseLost(logger, entry.Lane);
-            return false;
+            Log.EntryGoneOrLeaseLost(logger, entry.DeliveryId, entry.Lane);
+            return Step.Stop;
         }
 
         var errorName = DeliveryVerdict.ErrorName(result);
         if (verdict.Decision == DeliveryDecision.Drop)
         {
-            await DropAsync(entry, attempt, DeliveryOutcomes.Dropped, new DeadLetterCause(verdict.FailureReason!, result.StatusCode, errorName)).ConfigureAwait(false);
-            return true;
+            return await DropAsync(entry, attempt, DeliveryOutcomes.Dropped, new DeadLetterCause(verdict.FailureReason!, result.StatusCode, errorName)).ConfigureAwait(false);
         }
 
         if (attempt >= settings.MaxAttempts)
         {
             // The last attempt failed: waiting out one more backoff would only block the lane longer.
-            await DropAsync(entry, attempt, DeliveryOutcomes.AttemptsExceeded, new DeadLetterCause(DeliveryOutcomes.AttemptsExceeded, result.StatusCode, errorName)).ConfigureAwait(false);
-            return true;
+            return await DropAsync(entry, attempt, DeliveryOutcomes.AttemptsExceeded, new DeadLetterCause(DeliveryOutcomes.AttemptsExceeded, result.StatusCode, errorName)).ConfigureAwait(false);
         }
 
         var next = backoffUntil;
@@ -328,14 +362,21 @@ internal sealed partial class MailboxDrainer(
 
         metrics.Delivered(DeliveryOutcomes.Retry, entry.Region);
         Log.WillRetry(logger, entry.DeliveryId, entry.Lane, verdict.FailureReason!, result.StatusCode, attempt, next);
-        return false;
+        return Step.Wait;
     }
 
-    private async Task DropAsync(MailboxEntry entry, int attempts, string outcome, DeadLetterCause cause)
+    /// <summary>Dead-letters an entry; <see cref="Step.Stop"/> when it was no longer in its lane (purged), which writes nothing.</summary>
+    private async Task<Step> DropAsync(MailboxEntry entry, int attempts, string outcome, DeadLetterCause cause)
     {
-        await store.DeadLetterAsync(entry.Lane, entry.DeliveryId, cause, CancellationToken.None).ConfigureAwait(false);
+        if (!await store.DeadLetterAsync(entry.Lane, entry.DeliveryId, cause, CancellationToken.None).ConfigureAwait(false))
+        {
+            Log.EntryGone(logger, entry.DeliveryId, entry.Lane);
+            return Step.Stop;
+        }
+
         metrics.Delivered(outcome, entry.Region);
         Log.DeadLettered(logger, entry.DeliveryId, entry.Lane, cause.Reason, cause.LastStatus, attempts);
+        return Step.Next;
     }
 
     private async Task<DeliveryResult> SendAsync(MailboxEntry entry)
@@ -350,10 +391,13 @@ internal sealed partial class MailboxDrainer(
 
         using var activity = MailboxTelemetry.Source.StartActivity(MailboxTelemetry.DeliverySpanName, ActivityKind.Consumer, default(ActivityContext),
             [
-                new("mailbox.name", entry.Mailbox),
-                new("mailbox.region", entry.Region),
-                new("mailbox.delivery.id", entry.DeliveryId),
-                new("mailbox.delivery.attempt", entry.Attempts),
+                new(TelemetryAttributes.MessagingSystem, TelemetryAttributes.MailboxSystem),
+                new(TelemetryAttributes.MessagingOperationType, "process"),
+                new(TelemetryAttributes.MessagingOperationName, "deliver"),
+                new(TelemetryAttributes.MessagingDestinationName, entry.Mailbox),
+                new(TelemetryAttributes.MessagingMessageId, entry.DeliveryId),
+                new(TelemetryAttributes.Region, entry.Region),
+                new(TelemetryAttributes.MailboxAttempt, entry.Attempts),
             ],
             links);
         var started = time.GetTimestamp();
@@ -371,11 +415,11 @@ internal sealed partial class MailboxDrainer(
         metrics.DeliveryDuration(time.GetElapsedTime(started), entry.Region, result.StatusCode);
         if (activity is not null)
         {
-            activity.SetTag("http.response.status_code", result.StatusCode);
+            activity.SetTag(TelemetryAttributes.HttpResponseStatusCode, result.StatusCode);
             var verdict = DeliveryVerdict.Of(result);
             if (verdict.Decision != DeliveryDecision.Delivered)
             {
-                activity.SetTag("error.type", verdict.FailureReason);
+                activity.SetTag(TelemetryAttributes.ErrorType, verdict.FailureReason);
                 activity.SetStatus(ActivityStatusCode.Error, verdict.FailureReason);
             }
         }
@@ -496,6 +540,12 @@ internal sealed partial class MailboxDrainer(
 
         [LoggerMessage(11, LogLevel.Error, "Claiming lane {Lane} failed; the other lanes go on and this one is tried again at the next poll")]
         public static partial void ClaimFailed(ILogger logger, MailboxLane lane, Exception exception);
+
+        [LoggerMessage(12, LogLevel.Information, "Delivery {DeliveryId} was no longer in lane {Lane} when its result came (purged, or handled by another drainer); nothing was written and the lane stops here")]
+        public static partial void EntryGone(ILogger logger, string deliveryId, MailboxLane lane);
+
+        [LoggerMessage(13, LogLevel.Warning, "The result of delivery {DeliveryId} of lane {Lane} was not written: the lease was lost or the entry purged; the lane stops here")]
+        public static partial void EntryGoneOrLeaseLost(ILogger logger, string deliveryId, MailboxLane lane);
 
         [LoggerMessage(10, LogLevel.Information, "Delivery {DeliveryId} of lane {Lane} was cut short by the shutdown; not counted as an attempt, due again at once")]
         public static partial void SendCancelled(ILogger logger, string deliveryId, MailboxLane lane);

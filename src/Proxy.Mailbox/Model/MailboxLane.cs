@@ -30,3 +30,8 @@ internal sealed record MailboxSummary(
 
 /// <param name="OldestReceivedAt">The oldest received-at among the heads of all lanes; null when nothing is pending.</param>
 internal sealed record MailboxStats(long Pending, long DeadLetters, DateTimeOffset? OldestReceivedAt);
+
+/// <summary>What an operator action on a mailbox's lanes found and did.</summary>
+/// <param name="Lanes">Lanes of the mailbox (or of the one region) that held pending entries.</param>
+/// <param name="Entries">Entries made due (retry) or deleted (purge).</param>
+internal sealed record MailboxLaneChange(int Lanes, long Entries);

@@ -52,6 +52,35 @@ internal static class EntryCodec
             ? segment.Array
             : body.ToArray();
 
+    /// <summary>
+    /// True when the entries are one webhook for several regions with the same headers and body: then both stores keep
+    /// that body once and each entry refers to it. A single entry keeps its body inline (nothing to share).
+    /// </summary>
+    public static bool SharesBody(IReadOnlyList<MailboxEntry> entries)
+    {
+        if (entries.Count < 2)
+        {
+            return false;
+        }
+
+        var first = entries[0];
+        for (var i = 1; i < entries.Count; i++)
+        {
+            var entry = entries[i];
+            if (!ReferenceEquals(entry.Headers, first.Headers) && !entry.Headers.SequenceEqual(first.Headers))
+            {
+                return false;
+            }
+
+            if (!entry.Body.Span.SequenceEqual(first.Body.Span))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Checks one append batch: valid names, unique ids, one mailbox (one webhook) per call.</summary>
     public static void ThrowIfInvalidBatch(IReadOnlyList<MailboxEntry> entries)
     {

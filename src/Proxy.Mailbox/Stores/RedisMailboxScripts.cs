@@ -15,6 +15,11 @@ namespace Proxy.Mailbox;
 /// unreadable becomes a dead letter with reason "damaged". Either way the script returns the id and the reason as
 /// pairs after its own result, so the caller can count, log and index them, and the lane moves on to its next entry.
 /// </para>
+/// <para>
+/// <c>P:{m}:w:REGION</c>, the lane's waiting set, holds the ids of the lane's entries in backoff by their next attempt
+/// (written with each reschedule or postpone, taken out when the entry leaves the lane). It lets a due-head lane tell
+/// when it is next due, and lets an operator's retry-now find the waiting entries, without reading every entry.
+/// </para>
 /// </summary>
 internal static class RedisMailboxScripts
 {
@@ -29,13 +34,21 @@ internal static class RedisMailboxScripts
     /// The context table <c>q</c> holds queue, dead, prefix, now, mailbox, region and the list of quarantined pairs.
     /// </summary>
     private const string Soundness = """
+        local function unwait(q, id)
+          if q.wait then redis.call('ZREM', q.wait, id) end
+        end
         local function whole_in(v, low, high)
           local x = tonumber(v)
           return x ~= nil and x == math.floor(x) and x >= low and x <= high
         end
         local function unsound(key)
           if redis.call('TYPE', key).ok ~= 'hash' then return 'missing' end
-          local f = redis.call('HMGET', key, 'id', 'm', 'r', 'mt', 'p', 'h', 'b', 'ra', 'n', 'a')
+          local f = redis.call('HMGET', key, 'id', 'm', 'r', 'mt', 'p', 'h', 'b', 'ra', 'n', 'a', 'wk')
+          if f[11] then
+            local shared = redis.call('HMGET', f[11], 'h', 'b')
+            f[6] = shared[1]
+            f[7] = shared[2]
+          end
           for i = 1, 7 do if not f[i] then return 'damaged' end end
           if not (whole_in(f[8], -62135596800000, 253402300799999) and whole_in(f[9], -62135596800000, 253402300799999)
             and whole_in(f[10], 0, 2147483647)) then return 'damaged' end
@@ -49,6 +62,7 @@ internal static class RedisMailboxScripts
         local function quarantine(q, id, why)
           local key = q.prefix .. id
           redis.call('ZREM', q.queue, id)
+          unwait(q, id)
           if why == 'damaged' then
             redis.call('HSET', key, 'id', id, 'm', q.mailbox, 'r', q.region, 'dr', 'damaged', 'ds', '', 'de', '', 'dt', q.now)
             redis.call('ZADD', q.dead, q.now, id)
@@ -66,6 +80,20 @@ internal static class RedisMailboxScripts
           end
           return false
         end
+        local function lane_due(q, head, due_head)
+          local head_at = tonumber(redis.call('HGET', q.prefix .. head, 'n'))
+          if not due_head or head_at <= q.now then return head_at end
+          -- Due-head with the head waiting: due now when some entry is not waiting (appended or replayed entries are
+          -- due at once), else when the earliest waiting entry is. Ids that left the lane are dropped on the way.
+          for _ = 1, 100 do
+            if redis.call('ZCARD', q.queue) > redis.call('ZCARD', q.wait) then return q.now end
+            local first = redis.call('ZRANGE', q.wait, 0, 0, 'WITHSCORES')
+            if #first == 0 then return q.now end
+            if redis.call('ZSCORE', q.queue, first[1]) then return tonumber(first[2]) end
+            redis.call('ZREM', q.wait, first[1])
+          end
+          return q.now
+        end
         local function with_found(result, q)
           for _, v in ipairs(q.found) do result[#result + 1] = v end
           return result
@@ -73,36 +101,73 @@ internal static class RedisMailboxScripts
 
         """;
 
+    /// <summary>
+    /// Lua shared by the scripts that read or delete entries. A webhook for several regions keeps its headers and body
+    /// once, in the hash <c>P:{m}:b:WEBHOOK</c> (fields <c>h</c>, <c>b</c> and <c>c</c>, the count of entries, live or dead,
+    /// that refer to it); each entry names it in its field <c>wk</c> instead of holding <c>h</c> and <c>b</c>.
+    /// <c>read_entry(key)</c> is the entry's HGETALL with the shared fields appended; <c>release_body(key)</c> drops the
+    /// entry's reference and deletes the body with its last one.
+    /// </summary>
+    private const string Bodies = """
+        local function read_entry(key)
+          local all = redis.call('HGETALL', key)
+          local wk = redis.call('HGET', key, 'wk')
+          if wk then
+            local shared = redis.call('HMGET', wk, 'h', 'b')
+            if shared[1] then all[#all + 1] = 'h'; all[#all + 1] = shared[1] end
+            if shared[2] then all[#all + 1] = 'b'; all[#all + 1] = shared[2] end
+          end
+          return all
+        end
+        local function release_body(key)
+          local wk = redis.call('HGET', key, 'wk')
+          if wk and redis.call('HINCRBY', wk, 'c', -1) <= 0 then redis.call('DEL', wk) end
+        end
+
+        """;
+
     /// <summary>Ids one script call takes out of a lane at most (the lane is looked at again on the next call).</summary>
     public const int QuarantineLimit = 100;
 
-    /// <summary>KEYS: seq, then (queue, entry) per entry. ARGV: 11 fields per entry. All or none: checks before writing.</summary>
+    /// <summary>
+    /// KEYS: seq, body, then (queue, entry) per entry. ARGV: shared ('1': one body hash for all entries, '0': each entry
+    /// keeps its own), headers, body, then <see cref="AppendWidth"/> fields per entry (headers and body unused when
+    /// shared). All or none: checks before writing.
+    /// </summary>
     public const string Append = """
-        local n = (#KEYS - 1) / 2
+        local n = (#KEYS - 2) / 2
         for i = 1, n do
-          if redis.call('EXISTS', KEYS[2 * i + 1]) == 1 then
-            return redis.error_reply('ERR duplicate delivery id ' .. ARGV[(i - 1) * 11 + 1])
+          if redis.call('EXISTS', KEYS[2 * i + 2]) == 1 then
+            return redis.error_reply('ERR duplicate delivery id ' .. ARGV[3 + (i - 1) * 11 + 1])
           end
         end
+        local shared = ARGV[1] == '1'
+        if shared then redis.call('HSET', KEYS[2], 'h', ARGV[2], 'b', ARGV[3], 'c', n) end
         for i = 1, n do
-          local a = (i - 1) * 11
+          local a = 3 + (i - 1) * 11
           local seq = redis.call('INCR', KEYS[1])
-          redis.call('HSET', KEYS[2 * i + 1], 'id', ARGV[a + 1], 'm', ARGV[a + 2], 'r', ARGV[a + 3], 'mt', ARGV[a + 4],
-            'p', ARGV[a + 5], 'h', ARGV[a + 6], 'b', ARGV[a + 7], 'ra', ARGV[a + 8], 'n', ARGV[a + 9], 'tp', ARGV[a + 10],
-            'a', ARGV[a + 11], 's', seq)
-          redis.call('ZADD', KEYS[2 * i], seq, ARGV[a + 1])
+          local key = KEYS[2 * i + 2]
+          redis.call('HSET', key, 'id', ARGV[a + 1], 'm', ARGV[a + 2], 'r', ARGV[a + 3], 'mt', ARGV[a + 4],
+            'p', ARGV[a + 5], 'ra', ARGV[a + 8], 'n', ARGV[a + 9], 'tp', ARGV[a + 10], 'a', ARGV[a + 11], 's', seq)
+          if shared then
+            redis.call('HSET', key, 'wk', KEYS[2])
+          else
+            redis.call('HSET', key, 'h', ARGV[a + 6], 'b', ARGV[a + 7])
+          end
+          redis.call('ZADD', KEYS[2 * i + 1], seq, ARGV[a + 1])
         end
         return n
         """;
 
     /// <summary>
-    /// KEYS: lease, queue, mailbox dead set. ARGV: token, leaseMs, nowMs, entryPrefix, mailbox, region.
-    /// Returns {0, msLeft} leased by another (msLeft on Redis's clock), {1, 0} empty, {2, nextAttemptAt} head not due,
+    /// KEYS: lease, queue, mailbox dead set, waiting set. ARGV: token, leaseMs, nowMs, entryPrefix, mailbox, region,
+    /// dueHead ('1': the lane is due when any entry is, '0': when its head is).
+    /// Returns {0, msLeft} leased by another (msLeft on Redis's clock), {1, 0} empty, {2, nextAttemptAt} not due,
     /// {3, expiresAt} claimed (expiresAt = nowMs + leaseMs, the caller's estimate); quarantined pairs follow.
     /// </summary>
     public const string Claim = Soundness + """
         local now = tonumber(ARGV[3])
-        local q = {queue = KEYS[2], dead = KEYS[3], prefix = ARGV[4], now = now, mailbox = ARGV[5], region = ARGV[6], found = {}}
+        local q = {queue = KEYS[2], dead = KEYS[3], wait = KEYS[4], prefix = ARGV[4], now = now, mailbox = ARGV[5], region = ARGV[6], found = {}}
         local ttl = redis.call('PTTL', KEYS[1])
         if ttl == -1 then
           local current = redis.call('GET', KEYS[1])
@@ -118,7 +183,7 @@ internal static class RedisMailboxScripts
         local head = first_sound(q)
         if head == nil then return with_found({1, 0}, q) end
         if head == false then return with_found({2, now}, q) end
-        local next_attempt = tonumber(redis.call('HGET', ARGV[4] .. head, 'n'))
+        local next_attempt = lane_due(q, head, ARGV[7] == '1')
         if next_attempt > now then return with_found({2, next_attempt}, q) end
         local expires = now + tonumber(ARGV[2])
         redis.call('SET', KEYS[1], ARGV[1] .. '|' .. expires, 'PX', ARGV[2])
@@ -136,31 +201,70 @@ internal static class RedisMailboxScripts
         """;
 
     /// <summary>
-    /// KEYS: lease, queue, mailbox dead set. ARGV: token, entryPrefix, nowMs, mailbox, region.
-    /// Returns {head's next attempt} ({-1} when empty, {-2} when the lease was not ours, {nowMs} when the head is
+    /// KEYS: lease, queue, mailbox dead set, waiting set. ARGV: token, entryPrefix, nowMs, mailbox, region, dueHead.
+    /// Returns {when the lane is next due} ({-1} when empty, {-2} when the lease was not ours, {nowMs} when the head is
     /// still to be found); quarantined pairs follow.
     /// </summary>
     public const string Release = Soundness + """
         local current = redis.call('GET', KEYS[1])
         if not current or string.sub(current, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return {-2} end
         redis.call('DEL', KEYS[1])
-        local q = {queue = KEYS[2], dead = KEYS[3], prefix = ARGV[2], now = tonumber(ARGV[3]), mailbox = ARGV[4], region = ARGV[5], found = {}}
+        local q = {queue = KEYS[2], dead = KEYS[3], wait = KEYS[4], prefix = ARGV[2], now = tonumber(ARGV[3]), mailbox = ARGV[4], region = ARGV[5], found = {}}
         local head = first_sound(q)
         if head == nil then return with_found({-1}, q) end
         if head == false then return with_found({q.now}, q) end
-        return with_found({tonumber(redis.call('HGET', ARGV[2] .. head, 'n'))}, q)
+        return with_found({lane_due(q, head, ARGV[6] == '1')}, q)
         """;
 
     /// <summary>
-    /// KEYS: queue, mailbox dead set. ARGV: count, entryPrefix, nowMs, mailbox, region. Returns {entries, quarantined}:
+    /// KEYS: queue, mailbox dead set, waiting set. ARGV: count, entryPrefix, nowMs, mailbox, region. Returns {entries, quarantined}:
     /// the first sound entries of the lane (at most count) as HGETALL arrays, and the pairs taken out on the way.
     /// </summary>
-    public const string PeekLane = Soundness + """
-        local q = {queue = KEYS[1], dead = KEYS[2], prefix = ARGV[2], now = tonumber(ARGV[3]), mailbox = ARGV[4], region = ARGV[5], found = {}}
+    public const string PeekLane = Soundness + Bodies + """
+        local q = {queue = KEYS[1], dead = KEYS[2], wait = KEYS[3], prefix = ARGV[2], now = tonumber(ARGV[3]), mailbox = ARGV[4], region = ARGV[5], found = {}}
         local entries = {}
         for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
           local why = unsound(ARGV[2] .. id)
-          if why then quarantine(q, id, why) else entries[#entries + 1] = redis.call('HGETALL', ARGV[2] .. id) end
+          if why then quarantine(q, id, why) else entries[#entries + 1] = read_entry(ARGV[2] .. id) end
+        end
+        return {entries, q.found}
+        """;
+
+    /// <summary>Ids a due-head peek looks at per call at most, looking past entries in backoff.</summary>
+    public const int DueScanLimit = 10_000;
+
+    /// <summary>
+    /// KEYS: queue, mailbox dead set, waiting set. ARGV: count, entryPrefix, nowMs, mailbox, region, scanLimit.
+    /// Returns {entries, quarantined}: the first sound entries of the lane that are due (next attempt at or before
+    /// now), at most count, in lane order, looking at no more than scanLimit ids; entries in backoff are passed over.
+    /// </summary>
+    public const string PeekDue = Soundness + Bodies + """
+        local q = {queue = KEYS[1], dead = KEYS[2], wait = KEYS[3], prefix = ARGV[2], now = tonumber(ARGV[3]), mailbox = ARGV[4], region = ARGV[5], found = {}}
+        local want = tonumber(ARGV[1])
+        local limit = tonumber(ARGV[6])
+        local entries = {}
+        local start = 0
+        local scanned = 0
+        while #entries < want and scanned < limit do
+          local ids = redis.call('ZRANGE', KEYS[1], start, start + 99)
+          if #ids == 0 then break end
+          local removed = 0
+          for _, id in ipairs(ids) do
+            scanned = scanned + 1
+            local key = ARGV[2] .. id
+            local at = tonumber(redis.call('HGET', key, 'n'))
+            if at == nil or at <= q.now then
+              local why = unsound(key)
+              if why then
+                quarantine(q, id, why)
+                removed = removed + 1
+              else
+                entries[#entries + 1] = read_entry(key)
+                if #entries == want then break end
+              end
+            end
+          end
+          start = start + #ids - removed
         end
         return {entries, q.found}
         """;
@@ -169,41 +273,48 @@ internal static class RedisMailboxScripts
     /// KEYS: a mailbox's dead set. ARGV: count, entryPrefix.
     /// The first entries of the set as HGETALL arrays (empty for an id whose hash is gone).
     /// </summary>
-    public const string RangeEntries = """
+    public const string RangeEntries = Bodies + """
         local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
         local entries = {}
-        for i, id in ipairs(ids) do entries[i] = redis.call('HGETALL', ARGV[2] .. id) end
+        for i, id in ipairs(ids) do entries[i] = read_entry(ARGV[2] .. id) end
         return entries
         """;
 
     /// <summary>
-    /// KEYS: lease, queue, entry. ARGV: token, id, instantMs, mode ('r' = attempts + 1 and next = instant,
-    /// 'p' = next = max(next, instant)). 1 when done, 0 when the lease is not ours, the entry left the lane or its hash is gone.
+    /// KEYS: lease, queue, entry, waiting set. ARGV: token, id, instantMs, mode ('r' = attempts + 1 and next = instant,
+    /// 'p' = next = max(next, instant)). 1 when done, 0 when the lease is not ours, the entry left the lane or its hash
+    /// is gone. The entry is (re)placed in the waiting set at its next attempt.
     /// </summary>
     public const string UpdateLeasedEntry = """
         local current = redis.call('GET', KEYS[1])
         if not current or string.sub(current, 1, #ARGV[1] + 1) ~= ARGV[1] .. '|' then return 0 end
         if not redis.call('ZSCORE', KEYS[2], ARGV[2]) or redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
+        local next_at = tonumber(ARGV[3])
         if ARGV[4] == 'r' then
           local attempts = tonumber(redis.call('HGET', KEYS[3], 'a')) or 0
           redis.call('HSET', KEYS[3], 'a', attempts + 1, 'n', ARGV[3])
-        elseif tonumber(ARGV[3]) > (tonumber(redis.call('HGET', KEYS[3], 'n')) or 0) then
-          redis.call('HSET', KEYS[3], 'n', ARGV[3])
+        else
+          local current = tonumber(redis.call('HGET', KEYS[3], 'n')) or 0
+          if next_at > current then redis.call('HSET', KEYS[3], 'n', ARGV[3]) else next_at = current end
         end
+        redis.call('ZADD', KEYS[4], next_at, ARGV[2])
         return 1
         """;
 
-    /// <summary>KEYS: queue, entry. ARGV: id.</summary>
-    public const string Ack = """
+    /// <summary>KEYS: queue, entry, waiting set. ARGV: id.</summary>
+    public const string Ack = Bodies + """
+        redis.call('ZREM', KEYS[3], ARGV[1])
         if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+          release_body(KEYS[2])
           redis.call('DEL', KEYS[2])
           return 1
         end
         return 0
         """;
 
-    /// <summary>KEYS: queue, entry, dead set. ARGV: id, reason, status, error, deadAtMs. 0 when the id was not in the lane or its hash is gone.</summary>
+    /// <summary>KEYS: queue, entry, dead set, waiting set. ARGV: id, reason, status, error, deadAtMs. 0 when the id was not in the lane or its hash is gone.</summary>
     public const string DeadLetter = """
+        redis.call('ZREM', KEYS[4], ARGV[1])
         if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
         redis.call('HSET', KEYS[2], 'dr', ARGV[2], 'ds', ARGV[3], 'de', ARGV[4], 'dt', ARGV[5])
         redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
@@ -225,9 +336,9 @@ internal static class RedisMailboxScripts
         """;
 
     /// <summary>KEYS: entry. The entry as an HGETALL array when it is a dead letter, else an empty array.</summary>
-    public const string GetDead = """
+    public const string GetDead = Bodies + """
         if redis.call('HEXISTS', KEYS[1], 'dr') == 0 then return {} end
-        return redis.call('HGETALL', KEYS[1])
+        return read_entry(KEYS[1])
         """;
 
     /// <summary>KEYS: dead set, entry, seq. ARGV: id, nowMs, queuePrefix. Returns the region, or nil when it was no dead letter (or has no region).</summary>
@@ -244,8 +355,9 @@ internal static class RedisMailboxScripts
         """;
 
     /// <summary>KEYS: dead set, entry. ARGV: id.</summary>
-    public const string Purge = """
+    public const string Purge = Bodies + """
         if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+          release_body(KEYS[2])
           redis.call('DEL', KEYS[2])
           return 1
         end
@@ -253,15 +365,59 @@ internal static class RedisMailboxScripts
         """;
 
     /// <summary>
-    /// KEYS: queue, mailbox dead set. ARGV: entryPrefix, nowMs, mailbox, region. Returns {depth, receivedAt, attempts,
+    /// KEYS: queue, mailbox dead set, waiting set. ARGV: entryPrefix, nowMs, mailbox, region. Returns {depth, receivedAt, attempts,
     /// nextAttemptAt} of the first sound entry, {depth, nil} when there is none to report; quarantined pairs follow.
     /// </summary>
     public const string Summary = Soundness + """
-        local q = {queue = KEYS[1], dead = KEYS[2], prefix = ARGV[1], now = tonumber(ARGV[2]), mailbox = ARGV[3], region = ARGV[4], found = {}}
+        local q = {queue = KEYS[1], dead = KEYS[2], wait = KEYS[3], prefix = ARGV[1], now = tonumber(ARGV[2]), mailbox = ARGV[3], region = ARGV[4], found = {}}
         local head = first_sound(q)
         local depth = redis.call('ZCARD', KEYS[1])
         if not head then return with_found({depth, false}, q) end
         local f = redis.call('HMGET', ARGV[1] .. head, 'ra', 'a', 'n')
         return with_found({depth, tonumber(f[1]), tonumber(f[2]), tonumber(f[3])}, q)
+        """;
+
+    /// <summary>
+    /// KEYS: queue, waiting set, lease. ARGV: entryPrefix, nowMs. Makes every waiting entry of the lane due at nowMs
+    /// (attempts kept) and empties the waiting set; the head too, should it wait without being in the set (rescheduled
+    /// before the set existed). Returns {depth, entries made due, 1 when the lane is leased}.
+    /// </summary>
+    public const string RetryNow = """
+        local now = tonumber(ARGV[2])
+        local changed = 0
+        local function retry(id)
+          local key = ARGV[1] .. id
+          if redis.call('EXISTS', key) == 0 or not redis.call('ZSCORE', KEYS[1], id) then return end
+          local at = tonumber(redis.call('HGET', key, 'n'))
+          if at == nil or at > now then
+            redis.call('HSET', key, 'n', ARGV[2])
+            changed = changed + 1
+          end
+        end
+        for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do retry(id) end
+        redis.call('DEL', KEYS[2])
+        local head = redis.call('ZRANGE', KEYS[1], 0, 0)
+        if #head == 1 then retry(head[1]) end
+        return {redis.call('ZCARD', KEYS[1]), changed, redis.call('EXISTS', KEYS[3])}
+        """;
+
+    /// <summary>Ids one <see cref="PurgeLane"/> call deletes at most (the caller repeats until the lane is empty).</summary>
+    public const int PurgeBatch = 1000;
+
+    /// <summary>
+    /// KEYS: queue, waiting set. ARGV: entryPrefix, batch. Deletes the first batch ids of the lane with their entries
+    /// (the lease is left alone: its holder finds the entries gone). Returns {deleted, left}.
+    /// </summary>
+    public const string PurgeLane = Bodies + """
+        local ids = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+        for _, id in ipairs(ids) do
+          redis.call('ZREM', KEYS[1], id)
+          redis.call('ZREM', KEYS[2], id)
+          release_body(ARGV[1] .. id)
+          redis.call('DEL', ARGV[1] .. id)
+        end
+        local left = redis.call('ZCARD', KEYS[1])
+        if left == 0 then redis.call('DEL', KEYS[2]) end
+        return {#ids, left}
         """;
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
@@ -20,16 +21,24 @@ internal interface IMailboxIndexRepair
 /// <item><c>P:{m}:e:ID</c> hash: the entry (live or dead).</item>
 /// <item><c>P:{m}:l:REGION</c> string <c>token|expiresAtMs</c> with a Redis expiry (<c>PX</c>): the lane's lease, which runs
 /// out on Redis's clock, so replicas whose clocks disagree still never hold one lane together.</item>
+/// <item><c>P:{m}:w:REGION</c> sorted set of the lane's ids in backoff by next attempt: the waiting set.</item>
 /// <item><c>P:{m}:seq</c> counter; <c>P:{m}:dead</c> sorted set of dead ids by dead-at.</item>
+/// <item><c>P:{m}:b:WEBHOOK</c> hash: the headers and body of a webhook for several regions, stored once, with the count
+/// of entries (live or dead) that refer to it; deleted with the last one.</item>
 /// </list>
+/// Appends waiting at the same moment are sent together (one pipelined flush of their scripts, then one index write
+/// for all of them), and each caller is answered when Redis acknowledged its own script and the index write.
 /// The global indexes (<c>P:{idx}:lanes</c> due lanes by due time, <c>P:{idx}:dead</c> and <c>P:{idx}:deadmb</c>) live in
 /// one slot by necessity. They are written after the mailbox data and are hints: a crash between the two writes
 /// is repaired by <see cref="RepairIndexesAsync"/>, which the drainer runs periodically.
 /// An id whose entry is gone or unreadable is taken out of its lane by the script that meets it (see
 /// <see cref="RedisMailboxScripts"/>), counted in <c>mailbox.orphans</c> and logged, so it never blocks its lane or the index.
 /// </summary>
-internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair
+internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRepair, IDisposable
 {
+    /// <summary>Webhooks one pipelined flush carries at most; the rest go in the next flush, which starts at once.</summary>
+    public const int MaxAppendsPerFlush = 256;
+
     private readonly IConnectionMultiplexer _redis;
     private readonly string _prefix;
     private readonly TimeProvider _time;
@@ -38,8 +47,14 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     private readonly RedisKey _lanesIndex;
     private readonly RedisKey _deadIndex;
     private readonly RedisKey _deadMailboxes;
+    private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+    private long _flushes;
+    private readonly MailboxOrdering _ordering;
 
-    public RedisMailboxStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time, MailboxMetrics? metrics = null, ILogger<RedisMailboxStore>? logger = null)
+    /// <param name="ordering">Which lanes are due-head; null: every lane strictly in order.</param>
+    public RedisMailboxStore(IConnectionMultiplexer redis, string keyPrefix, TimeProvider time, MailboxMetrics? metrics = null, ILogger<RedisMailboxStore>? logger = null,
+        MailboxOrdering? ordering = null)
     {
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentException.ThrowIfNullOrEmpty(keyPrefix);
@@ -48,45 +63,185 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
         _time = time;
         _metrics = metrics;
         _logger = logger ?? (ILogger)NullLogger.Instance;
+        _ordering = ordering ?? MailboxOrdering.StrictEverywhere;
         _lanesIndex = $"{_prefix}:{{idx}}:lanes";
         _deadIndex = $"{_prefix}:{{idx}}:dead";
         _deadMailboxes = $"{_prefix}:{{idx}}:deadmb";
+        _writer = Task.Run(WriteLoopAsync);
     }
+
+    /// <summary>Pipelined flushes that carried at least one webhook since this store was created.</summary>
+    internal long Flushes => Interlocked.Read(ref _flushes);
 
     private IDatabase Db => _redis.GetDatabase();
 
     public async Task AppendAsync(IReadOnlyList<MailboxEntry> entries, CancellationToken cancellationToken = default)
     {
         EntryCodec.ThrowIfInvalidBatch(entries);
+        cancellationToken.ThrowIfCancellationRequested();
+        var pending = PrepareAppend(entries, cancellationToken);
+        if (!_appends.Writer.TryWrite(pending))
+        {
+            throw new ObjectDisposedException(nameof(RedisMailboxStore), "the mailbox store is closed");
+        }
+
+        // A caller that gives up (its token) stops waiting; its script may still reach Redis with the flush it is in.
+        await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public void Dispose()
+    {
+        _appends.Writer.TryComplete();
+        _writer.Wait(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>The append script's keys and arguments for one webhook (one entry per region), and its index members.</summary>
+    private PendingAppend PrepareAppend(IReadOnlyList<MailboxEntry> entries, CancellationToken cancellationToken)
+    {
         var mailbox = entries[0].Mailbox;
-        var keys = new RedisKey[1 + 2 * entries.Count];
-        var args = new RedisValue[RedisMailboxScripts.AppendWidth * entries.Count];
+        var shared = EntryCodec.SharesBody(entries);
+        var keys = new RedisKey[2 + 2 * entries.Count];
+        var args = new RedisValue[3 + RedisMailboxScripts.AppendWidth * entries.Count];
         keys[0] = SeqKey(mailbox);
+        keys[1] = BodyKey(mailbox, Guid.NewGuid().ToString("N"));
+        args[0] = shared ? "1" : "0";
+        args[1] = shared ? EntryCodec.WriteHeaders(entries[0].Headers) : RedisValue.EmptyString;
+        args[2] = shared ? entries[0].Body : RedisValue.EmptyString;
         for (var i = 0; i < entries.Count; i++)
         {
             var entry = entries[i];
-            keys[1 + 2 * i] = QueueKey(entry.Lane);
-            keys[2 + 2 * i] = EntryKey(mailbox, entry.DeliveryId);
-            var a = RedisMailboxScripts.AppendWidth * i;
+            keys[2 + 2 * i] = QueueKey(entry.Lane);
+            keys[3 + 2 * i] = EntryKey(mailbox, entry.DeliveryId);
+            var a = 3 + RedisMailboxScripts.AppendWidth * i;
             args[a] = entry.DeliveryId;
             args[a + 1] = entry.Mailbox;
             args[a + 2] = entry.Region;
             args[a + 3] = entry.Method;
             args[a + 4] = entry.PathAndQuery;
-            args[a + 5] = EntryCodec.WriteHeaders(entry.Headers);
-            args[a + 6] = entry.Body;
+            args[a + 5] = shared ? RedisValue.EmptyString : EntryCodec.WriteHeaders(entry.Headers);
+            args[a + 6] = shared ? RedisValue.EmptyString : entry.Body;
             args[a + 7] = EntryCodec.ToMilliseconds(entry.ReceivedAt);
             args[a + 8] = EntryCodec.DueMilliseconds(entry);
             args[a + 9] = entry.TraceParent ?? "";
             args[a + 10] = entry.Attempts;
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
-        await Db.ScriptEvaluateAsync(RedisMailboxScripts.Append, keys, args).ConfigureAwait(false);
-        // Data first, index second: a lane never appears in the data without having been offered to the index.
         var members = entries.Select(e => new SortedSetEntry(LaneMember(e.Lane), EntryCodec.DueMilliseconds(e))).ToArray();
-        await Db.SortedSetAddAsync(_lanesIndex, members, SortedSetWhen.NotExists).ConfigureAwait(false);
-        _metrics?.Saved(entries.Count);
+        return new PendingAppend(entries.Count, keys, args, members, cancellationToken);
+    }
+
+    /// <summary>
+    /// The group write. Takes every append queued at that moment, sends their scripts in one pipelined flush (with
+    /// <c>appendfsync always</c> Redis writes and fsyncs its AOF once for the commands of one event-loop pass before it
+    /// answers them), then offers all their lanes to the index in one <c>ZADD NX</c>: data first, index second, as for
+    /// one append. A caller whose script failed gets its error; the callers whose scripts succeeded are answered once
+    /// the index write succeeded, and all get its error if it failed (their webhooks may then be stored and delivered
+    /// twice after the sender retries: at-least-once).
+    /// </summary>
+    private async Task WriteLoopAsync()
+    {
+        var reader = _appends.Reader;
+        var batch = new List<PendingAppend>(MaxAppendsPerFlush);
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (batch.Count < MaxAppendsPerFlush && reader.TryRead(out var pending))
+            {
+                if (pending.CancellationToken.IsCancellationRequested)
+                {
+                    pending.Done.TrySetCanceled(pending.CancellationToken);
+                }
+                else
+                {
+                    batch.Add(pending);
+                }
+            }
+
+            try
+            {
+                await FlushAsync(batch).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // Whatever failed, the callers must hear it (and the loop must live on for the next appends).
+                foreach (var pending in batch)
+                {
+                    pending.Done.TrySetException(ex);
+                }
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task FlushAsync(List<PendingAppend> batch)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        var pipeline = Db.CreateBatch();
+        var scripts = new Task<RedisResult>[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            scripts[i] = pipeline.ScriptEvaluateAsync(RedisMailboxScripts.Append, batch[i].Keys, batch[i].Args);
+        }
+
+        pipeline.Execute();
+        var written = new List<PendingAppend>(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            try
+            {
+                await scripts[i].ConfigureAwait(false);
+                written.Add(batch[i]);
+            }
+            catch (Exception ex)
+            {
+                batch[i].Done.TrySetException(ex);
+            }
+        }
+
+        if (written.Count == 0)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _flushes);
+        try
+        {
+            await Db.SortedSetAddAsync(_lanesIndex, written.SelectMany(p => p.Members).ToArray(), SortedSetWhen.NotExists).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            foreach (var pending in written)
+            {
+                pending.Done.TrySetException(ex);
+            }
+
+            return;
+        }
+
+        foreach (var pending in written)
+        {
+            _metrics?.Saved(pending.Entries);
+            pending.Done.TrySetResult();
+        }
+    }
+
+    private sealed class PendingAppend(int entries, RedisKey[] keys, RedisValue[] args, SortedSetEntry[] members, CancellationToken cancellationToken)
+    {
+        public int Entries { get; } = entries;
+
+        public RedisKey[] Keys { get; } = keys;
+
+        public RedisValue[] Args { get; } = args;
+
+        public SortedSetEntry[] Members { get; } = members;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     public async Task<IReadOnlyList<MailboxLane>> GetDueLanesAsync(int limit, CancellationToken cancellationToken = default)
@@ -101,8 +256,8 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
         var token = Guid.NewGuid().ToString("N");
         var now = Now();
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.Claim,
-            [LeaseKey(lane), QueueKey(lane), DeadKey(lane.Mailbox)],
-            [token, LeaseMilliseconds(duration), now, EntryPrefix(lane.Mailbox), lane.Mailbox, lane.Region]).ConfigureAwait(false))!;
+            [LeaseKey(lane), QueueKey(lane), DeadKey(lane.Mailbox), WaitKey(lane)],
+            [token, LeaseMilliseconds(duration), now, EntryPrefix(lane.Mailbox), lane.Mailbox, lane.Region, DueHeadFlag(lane)]).ConfigureAwait(false))!;
         var state = (int)result[0];
         var instant = (long)result[1];
         await ReportQuarantinedAsync(lane, result, 2, now).ConfigureAwait(false);
@@ -147,8 +302,8 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
         var now = Now();
         var lane = lease.Lane;
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.Release,
-            [LeaseKey(lane), QueueKey(lane), DeadKey(lane.Mailbox)],
-            [lease.Token, EntryPrefix(lane.Mailbox), now, lane.Mailbox, lane.Region]).ConfigureAwait(false))!;
+            [LeaseKey(lane), QueueKey(lane), DeadKey(lane.Mailbox), WaitKey(lane)],
+            [lease.Token, EntryPrefix(lane.Mailbox), now, lane.Mailbox, lane.Region, DueHeadFlag(lane)]).ConfigureAwait(false))!;
         var head = (long)result[0];
         await ReportQuarantinedAsync(lane, result, 1, now).ConfigureAwait(false);
         if (head == -1)
@@ -165,10 +320,76 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     {
         ArgumentNullException.ThrowIfNull(lane);
         var now = Now();
-        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.PeekLane, [QueueKey(lane), DeadKey(lane.Mailbox)],
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.PeekLane, [QueueKey(lane), DeadKey(lane.Mailbox), WaitKey(lane)],
             [count, EntryPrefix(lane.Mailbox), now, lane.Mailbox, lane.Region]).ConfigureAwait(false))!;
         await ReportQuarantinedAsync(lane, (RedisResult[])result[1]!, 0, now).ConfigureAwait(false);
         return ((RedisResult[])result[0]!).Select(r => ReadEntry(ReadHash(r), out _)).ToList();
+    }
+
+    public async Task<IReadOnlyList<MailboxEntry>> PeekDueAsync(MailboxLane lane, int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        var now = Now();
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.PeekDue, [QueueKey(lane), DeadKey(lane.Mailbox), WaitKey(lane)],
+            [count, EntryPrefix(lane.Mailbox), now, lane.Mailbox, lane.Region, RedisMailboxScripts.DueScanLimit]).ConfigureAwait(false))!;
+        await ReportQuarantinedAsync(lane, (RedisResult[])result[1]!, 0, now).ConfigureAwait(false);
+        return ((RedisResult[])result[0]!).Select(r => ReadEntry(ReadHash(r), out _)).ToList();
+    }
+
+    public async Task<MailboxLaneChange> RetryNowAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
+    {
+        var lanes = 0;
+        long entries = 0;
+        foreach (var lane in await LanesOfAsync(mailbox, region, cancellationToken).ConfigureAwait(false))
+        {
+            var now = Now();
+            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.RetryNow, [QueueKey(lane), WaitKey(lane), LeaseKey(lane)],
+                [EntryPrefix(lane.Mailbox), now]).ConfigureAwait(false))!;
+            if ((long)result[0] == 0)
+            {
+                continue;
+            }
+
+            lanes++;
+            entries += (long)result[1];
+            if ((long)result[2] == 0)
+            {
+                // Due now for every drainer; a leased lane is put in the index by its holder's release.
+                await Db.SortedSetAddAsync(_lanesIndex, LaneMember(lane), now).ConfigureAwait(false);
+            }
+        }
+
+        return new MailboxLaneChange(lanes, entries);
+    }
+
+    public async Task<MailboxLaneChange> PurgeLanesAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
+    {
+        var lanes = 0;
+        long entries = 0;
+        foreach (var lane in await LanesOfAsync(mailbox, region, cancellationToken).ConfigureAwait(false))
+        {
+            long deleted = 0;
+            while (true)
+            {
+                var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.PurgeLane, [QueueKey(lane), WaitKey(lane)],
+                    [EntryPrefix(lane.Mailbox), RedisMailboxScripts.PurgeBatch]).ConfigureAwait(false))!;
+                deleted += (long)result[0];
+                if ((long)result[1] == 0)
+                {
+                    break;
+                }
+            }
+
+            if (deleted > 0)
+            {
+                lanes++;
+                entries += deleted;
+            }
+
+            await ForgetLaneIfEmptyAsync(lane).ConfigureAwait(false);
+        }
+
+        return new MailboxLaneChange(lanes, entries);
     }
 
     public Task<bool> RescheduleAsync(MailboxLease lease, string deliveryId, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken = default) =>
@@ -180,7 +401,7 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     public async Task<bool> AckAsync(MailboxLane lane, string deliveryId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lane);
-        return (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.Ack, [QueueKey(lane), EntryKey(lane.Mailbox, deliveryId)], [deliveryId]).ConfigureAwait(false) == 1;
+        return (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.Ack, [QueueKey(lane), EntryKey(lane.Mailbox, deliveryId), WaitKey(lane)], [deliveryId]).ConfigureAwait(false) == 1;
     }
 
     public async Task<bool> DeadLetterAsync(MailboxLane lane, string deliveryId, DeadLetterCause cause, CancellationToken cancellationToken = default)
@@ -189,7 +410,7 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
         ArgumentNullException.ThrowIfNull(cause);
         var now = Now();
         var moved = (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.DeadLetter,
-            [QueueKey(lane), EntryKey(lane.Mailbox, deliveryId), DeadKey(lane.Mailbox)],
+            [QueueKey(lane), EntryKey(lane.Mailbox, deliveryId), DeadKey(lane.Mailbox), WaitKey(lane)],
             [deliveryId, cause.Reason, cause.LastStatus?.ToString(CultureInfo.InvariantCulture) ?? "", cause.LastError ?? "", now]).ConfigureAwait(false);
         if (moved != 1)
         {
@@ -355,7 +576,7 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     {
         ArgumentNullException.ThrowIfNull(lease);
         var done = (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.UpdateLeasedEntry,
-            [LeaseKey(lease.Lane), QueueKey(lease.Lane), EntryKey(lease.Lane.Mailbox, deliveryId)],
+            [LeaseKey(lease.Lane), QueueKey(lease.Lane), EntryKey(lease.Lane.Mailbox, deliveryId), WaitKey(lease.Lane)],
             [lease.Token, deliveryId, EntryCodec.ToMilliseconds(instant), mode]).ConfigureAwait(false);
         return done == 1;
     }
@@ -404,7 +625,7 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     private async Task<List<(MailboxSummary? Summary, long Depth)>> SummarizeAsync(IEnumerable<MailboxLane> lanes)
     {
         var now = Now();
-        var reads = lanes.Select(lane => (Lane: lane, Read: Db.ScriptEvaluateAsync(RedisMailboxScripts.Summary, [QueueKey(lane), DeadKey(lane.Mailbox)],
+        var reads = lanes.Select(lane => (Lane: lane, Read: Db.ScriptEvaluateAsync(RedisMailboxScripts.Summary, [QueueKey(lane), DeadKey(lane.Mailbox), WaitKey(lane)],
             [EntryPrefix(lane.Mailbox), now, lane.Mailbox, lane.Region]))).ToList();
         var summaries = new List<(MailboxSummary?, long)>(reads.Count);
         foreach (var (lane, read) in reads)
@@ -503,6 +724,36 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
 
     private RedisKey QueueKey(MailboxLane lane) => $"{MailboxTag(lane.Mailbox)}:q:{lane.Region}";
 
+    private RedisKey WaitKey(MailboxLane lane) => $"{MailboxTag(lane.Mailbox)}:w:{lane.Region}";
+
+    private string DueHeadFlag(MailboxLane lane) => _ordering.IsDueHead(lane.Mailbox) ? "1" : "0";
+
+    /// <summary>
+    /// The lanes of a mailbox: the one of <paramref name="region"/>, or every lane the index knows (members
+    /// <c>region/mailbox</c>, found with ZSCAN; a lane missing from the index is back after the next repair).
+    /// </summary>
+    private async Task<IReadOnlyList<MailboxLane>> LanesOfAsync(string mailbox, string? region, CancellationToken cancellationToken)
+    {
+        MailboxNames.ThrowIfInvalidMailbox(mailbox);
+        if (region is not null)
+        {
+            MailboxNames.ThrowIfInvalidRegion(region);
+            return [new MailboxLane(mailbox, region)];
+        }
+
+        // Mailbox and region names hold no glob characters, and regions no '/'.
+        var lanes = new List<MailboxLane>();
+        await foreach (var member in Db.SortedSetScanAsync(_lanesIndex, "*/" + mailbox, pageSize: 1000).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if (ParseLaneMember(member.Element.ToString()) is { } lane && lane.Mailbox == mailbox)
+            {
+                lanes.Add(lane);
+            }
+        }
+
+        return lanes;
+    }
+
     private RedisKey LeaseKey(MailboxLane lane) => $"{MailboxTag(lane.Mailbox)}:l:{lane.Region}";
 
     private RedisKey SeqKey(string mailbox) => $"{MailboxTag(mailbox)}:seq";
@@ -512,6 +763,8 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     private string EntryPrefix(string mailbox) => $"{MailboxTag(mailbox)}:e:";
 
     private RedisKey EntryKey(string mailbox, string deliveryId) => EntryPrefix(mailbox) + deliveryId;
+
+    private RedisKey BodyKey(string mailbox, string webhook) => $"{MailboxTag(mailbox)}:b:{webhook}";
 
     private static string LaneMember(MailboxLane lane) => lane.ToString();
 

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace Proxy.Mailbox;
@@ -16,10 +17,31 @@ public enum SqliteDurability
 /// The embedded store: one SQLite file in WAL mode. Writes go through one connection guarded by a lock (SQLite runs
 /// one writer at a time anyway); reads use a second connection, which WAL lets run beside the writer, so that polls,
 /// listings and gauge reads never hold an append back. A second process on the same file waits on the busy timeout.
+/// <para>
+/// Appends are group-committed: callers queue their webhook and one writer loop takes every append waiting at that
+/// moment (at most <see cref="MaxAppendsPerCommit"/>) into one transaction, so one fsync makes them all durable. Each
+/// caller's task completes only after the commit that holds its entries; a failed commit fails each of its callers.
+/// </para>
+/// <para>
+/// A webhook for several regions stores its headers and body once (<c>mailbox_bodies</c>, schema version 2), referenced
+/// by each region's entry (<c>body_id</c>); triggers count the references of live entries and dead letters and delete
+/// the body with its last one. Entries written by version 1 (body in the entry row) are read as they are.
+/// </para>
 /// </summary>
 internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
 {
-    private const string EntryColumns = "delivery_id, mailbox, region, method, path, headers, body, received_at, attempts, next_attempt_at, trace_parent";
+    /// <summary>Webhooks one commit takes at most; the rest wait for the next commit, which starts at once.</summary>
+    public const int MaxAppendsPerCommit = 256;
+
+    /// <summary><c>PRAGMA user_version</c> of the layout this code writes: 2 = bodies stored once per webhook.</summary>
+    public const int SchemaVersion = 2;
+
+    /// <summary>The columns as stored, in insert and copy order.</summary>
+    private const string StoredColumns = "delivery_id, mailbox, region, method, path, headers, body, received_at, attempts, next_attempt_at, trace_parent, body_id";
+
+    private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+    private long _commits;
 
     private readonly SqliteConnection _connection;
     private readonly SqliteConnection _reader;
@@ -27,12 +49,15 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     private readonly SemaphoreSlim _readLock = new(1, 1);
     private readonly TimeProvider _time;
     private readonly MailboxMetrics? _metrics;
+    private readonly MailboxOrdering _ordering;
 
-    public SqliteMailboxStore(string filePath, SqliteDurability durability, TimeProvider time, MailboxMetrics? metrics = null)
+    /// <param name="ordering">Which lanes are due-head; null: every lane strictly in order.</param>
+    public SqliteMailboxStore(string filePath, SqliteDurability durability, TimeProvider time, MailboxMetrics? metrics = null, MailboxOrdering? ordering = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(filePath);
         _time = time;
         _metrics = metrics;
+        _ordering = ordering ?? MailboxOrdering.StrictEverywhere;
         var directory = Path.GetDirectoryName(Path.GetFullPath(filePath));
         if (!string.IsNullOrEmpty(directory))
         {
@@ -68,6 +93,7 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
                 next_attempt_at INTEGER NOT NULL,
                 trace_parent TEXT);
             CREATE INDEX IF NOT EXISTS ix_mailbox_entries_lane ON mailbox_entries (mailbox, region, seq);
+            CREATE INDEX IF NOT EXISTS ix_mailbox_entries_due ON mailbox_entries (mailbox, region, next_attempt_at);
             CREATE TABLE IF NOT EXISTS mailbox_lanes (
                 mailbox TEXT NOT NULL,
                 region TEXT NOT NULL,
@@ -93,35 +119,40 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
             CREATE INDEX IF NOT EXISTS ix_mailbox_dead_letters_mailbox ON mailbox_dead_letters (mailbox, dead_at);
             CREATE INDEX IF NOT EXISTS ix_mailbox_dead_letters_dead_at ON mailbox_dead_letters (dead_at);
             """);
+        try
+        {
+            MigrateToSharedBodies();
+        }
+        catch
+        {
+            _connection.Dispose();
+            throw;
+        }
+
         _reader = new SqliteConnection(connectionString);
         _reader.Open();
+        _writer = Task.Factory.StartNew(WriteLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        // The lane's ordering follows from its mailbox name; the due-lane query asks it per lane.
+        _reader.CreateFunction("mb_due_head", (string mailbox) => _ordering.IsDueHead(mailbox));
     }
+
+    /// <summary>Commits that wrote at least one webhook since this store was opened (each one fsync with <c>synchronous=FULL</c>).</summary>
+    internal long Commits => Interlocked.Read(ref _commits);
 
     public string FilePath { get; }
 
     public async Task AppendAsync(IReadOnlyList<MailboxEntry> entries, CancellationToken cancellationToken = default)
     {
         EntryCodec.ThrowIfInvalidBatch(entries);
-        await WithLockAsync(() =>
+        cancellationToken.ThrowIfCancellationRequested();
+        var pending = new PendingAppend(entries, cancellationToken);
+        if (!_appends.Writer.TryWrite(pending))
         {
-            using var transaction = _connection.BeginTransaction();
-            using var insert = Command($"INSERT INTO mailbox_entries ({EntryColumns}) VALUES ($id, $m, $r, $method, $path, $headers, $body, $received, $attempts, $next, $trace)", transaction);
-            using var lane = Command("INSERT INTO mailbox_lanes (mailbox, region) VALUES ($m, $r) ON CONFLICT DO NOTHING", transaction);
-            foreach (var entry in entries)
-            {
-                Bind(insert, ("$id", entry.DeliveryId), ("$m", entry.Mailbox), ("$r", entry.Region), ("$method", entry.Method),
-                    ("$path", entry.PathAndQuery), ("$headers", EntryCodec.WriteHeaders(entry.Headers)), ("$body", EntryCodec.BodyArray(entry.Body)),
-                    ("$received", EntryCodec.ToMilliseconds(entry.ReceivedAt)), ("$attempts", entry.Attempts),
-                    ("$next", EntryCodec.DueMilliseconds(entry)), ("$trace", entry.TraceParent));
-                insert.ExecuteNonQuery();
-                Bind(lane, ("$m", entry.Mailbox), ("$r", entry.Region));
-                lane.ExecuteNonQuery();
-            }
+            throw new ObjectDisposedException(nameof(SqliteMailboxStore), "the mailbox store is closed");
+        }
 
-            transaction.Commit();
-            return 0;
-        }, cancellationToken);
-        _metrics?.Saved(entries.Count);
+        // A caller that gives up (its token) stops waiting; its entries may still be committed with the batch it is in.
+        await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task<IReadOnlyList<MailboxLane>> GetDueLanesAsync(int limit, CancellationToken cancellationToken = default)
@@ -132,10 +163,12 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
             using var command = Query("""
                 SELECT mailbox, region FROM (
                     SELECT l.mailbox, l.region,
-                        (SELECT e.seq FROM mailbox_entries e WHERE e.mailbox = l.mailbox AND e.region = l.region ORDER BY e.seq LIMIT 1) AS head
+                        (SELECT e.seq FROM mailbox_entries e WHERE e.mailbox = l.mailbox AND e.region = l.region ORDER BY e.seq LIMIT 1) AS head,
+                        CASE WHEN mb_due_head(l.mailbox) THEN
+                            (SELECT MIN(e.next_attempt_at) FROM mailbox_entries e WHERE e.mailbox = l.mailbox AND e.region = l.region) END AS earliest
                     FROM mailbox_lanes l
                     WHERE l.lease_until IS NULL OR l.lease_until <= $now)
-                WHERE head IS NOT NULL AND (SELECT next_attempt_at FROM mailbox_entries WHERE seq = head) <= $now
+                WHERE head IS NOT NULL AND COALESCE(earliest, (SELECT next_attempt_at FROM mailbox_entries WHERE seq = head)) <= $now
                 ORDER BY head LIMIT $limit
                 """);
             Bind(command, ("$now", now), ("$limit", limit));
@@ -156,11 +189,15 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         var now = Now();
         var until = now + (long)duration.TotalMilliseconds;
         var token = Guid.NewGuid().ToString("N");
+        // A strict lane is due when its head is; a due-head lane when its earliest due entry is.
+        var due = _ordering.IsDueHead(lane.Mailbox)
+            ? "SELECT MIN(e.next_attempt_at)"
+            : "SELECT e.next_attempt_at";
         return WithLockAsync(() =>
         {
             using var transaction = _connection.BeginTransaction();
-            using var head = Command("""
-                SELECT e.next_attempt_at FROM mailbox_lanes l
+            using var head = Command($"""
+                {due} FROM mailbox_lanes l
                 JOIN mailbox_entries e ON e.mailbox = l.mailbox AND e.region = l.region
                 WHERE l.mailbox = $m AND l.region = $r AND (l.lease_until IS NULL OR l.lease_until <= $now)
                 ORDER BY e.seq LIMIT 1
@@ -216,7 +253,7 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         ArgumentNullException.ThrowIfNull(lane);
         return ReadAsync<IReadOnlyList<MailboxEntry>>(() =>
         {
-            using var command = Query($"SELECT {EntryColumns} FROM mailbox_entries WHERE mailbox = $m AND region = $r ORDER BY seq LIMIT $count");
+            using var command = Query($"SELECT {ReadColumns("e")} FROM mailbox_entries e {JoinBody("e")} WHERE e.mailbox = $m AND e.region = $r ORDER BY e.seq LIMIT $count");
             Bind(command, ("$m", lane.Mailbox), ("$r", lane.Region), ("$count", count));
             using var reader = command.ExecuteReader();
             var entries = new List<MailboxEntry>();
@@ -226,6 +263,61 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
             }
 
             return entries;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<MailboxEntry>> PeekDueAsync(MailboxLane lane, int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        var now = Now();
+        return ReadAsync<IReadOnlyList<MailboxEntry>>(() =>
+        {
+            using var command = Query($"SELECT {ReadColumns("e")} FROM mailbox_entries e {JoinBody("e")} WHERE e.mailbox = $m AND e.region = $r AND e.next_attempt_at <= $now ORDER BY e.seq LIMIT $count");
+            Bind(command, ("$m", lane.Mailbox), ("$r", lane.Region), ("$now", now), ("$count", count));
+            using var reader = command.ExecuteReader();
+            var entries = new List<MailboxEntry>();
+            while (reader.Read())
+            {
+                entries.Add(ReadEntry(reader));
+            }
+
+            return entries;
+        }, cancellationToken);
+    }
+
+    public Task<MailboxLaneChange> RetryNowAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
+    {
+        var filter = LaneFilter(mailbox, region);
+        var now = Now();
+        return WithLockAsync(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            var lanes = CountLanes(filter, mailbox, region, transaction);
+            using var retry = Command($"UPDATE mailbox_entries SET next_attempt_at = $now WHERE {filter} AND next_attempt_at > $now", transaction);
+            Bind(retry, ("$now", now), ("$m", mailbox), ("$r", region));
+            var entries = retry.ExecuteNonQuery();
+            transaction.Commit();
+            return new MailboxLaneChange(lanes, entries);
+        }, cancellationToken);
+    }
+
+    public Task<MailboxLaneChange> PurgeLanesAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
+    {
+        var filter = LaneFilter(mailbox, region);
+        var now = Now();
+        return WithLockAsync(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            var lanes = CountLanes(filter, mailbox, region, transaction);
+            using var purge = Command($"DELETE FROM mailbox_entries WHERE {filter}", transaction);
+            Bind(purge, ("$m", mailbox), ("$r", region));
+            var entries = purge.ExecuteNonQuery();
+            // A lane still leased keeps its row until its drainer gives it back (the release forgets an empty lane).
+            using var forget = Command($"DELETE FROM mailbox_lanes WHERE {filter} AND (lease_until IS NULL OR lease_until <= $now)", transaction);
+            Bind(forget, ("$m", mailbox), ("$r", region), ("$now", now));
+            forget.ExecuteNonQuery();
+            transaction.Commit();
+            return new MailboxLaneChange(lanes, entries);
         }, cancellationToken);
     }
 
@@ -255,8 +347,8 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         {
             using var transaction = _connection.BeginTransaction();
             using var copy = Command($"""
-                INSERT INTO mailbox_dead_letters ({EntryColumns}, dead_at, reason, last_status, last_error)
-                SELECT {EntryColumns}, $now, $reason, $status, $error FROM mailbox_entries
+                INSERT INTO mailbox_dead_letters ({StoredColumns}, dead_at, reason, last_status, last_error)
+                SELECT {StoredColumns}, $now, $reason, $status, $error FROM mailbox_entries
                 WHERE delivery_id = $id AND mailbox = $m AND region = $r
                 """, transaction);
             Bind(copy, ("$now", now), ("$reason", cause.Reason), ("$status", cause.LastStatus), ("$error", cause.LastError),
@@ -298,8 +390,11 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     public Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string? mailbox, int limit, CancellationToken cancellationToken = default) =>
         ReadAsync<IReadOnlyList<DeadLetter>>(() =>
         {
-            var filter = mailbox is null ? "" : "WHERE mailbox = $m";
-            using var command = Query($"SELECT {EntryColumns}, dead_at, reason, last_status, last_error FROM mailbox_dead_letters {filter} ORDER BY dead_at, rowid LIMIT $limit");
+            var filter = mailbox is null ? "" : "WHERE d.mailbox = $m";
+            using var command = Query($"""
+                SELECT {ReadColumns("d")}, d.dead_at, d.reason, d.last_status, d.last_error FROM mailbox_dead_letters d {JoinBody("d")}
+                {filter} ORDER BY d.dead_at, d.rowid LIMIT $limit
+                """);
             Bind(command, ("$m", mailbox), ("$limit", limit));
             using var reader = command.ExecuteReader();
             var letters = new List<DeadLetter>();
@@ -319,8 +414,8 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         {
             using var transaction = _connection.BeginTransaction();
             using var copy = Command($"""
-                INSERT INTO mailbox_entries ({EntryColumns})
-                SELECT delivery_id, mailbox, region, method, path, headers, body, received_at, 0, $now, trace_parent
+                INSERT INTO mailbox_entries ({StoredColumns})
+                SELECT delivery_id, mailbox, region, method, path, headers, body, received_at, 0, $now, trace_parent, body_id
                 FROM mailbox_dead_letters WHERE delivery_id = $id
                 """, transaction);
             Bind(copy, ("$now", now), ("$id", deliveryId));
@@ -367,10 +462,199 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
 
     public void Dispose()
     {
+        // Appends already queued are still written; later ones are refused.
+        _appends.Writer.TryComplete();
+        _writer.Wait(TimeSpan.FromSeconds(30));
         _connection.Dispose();
         _reader.Dispose();
         _lock.Dispose();
         _readLock.Dispose();
+    }
+
+    /// <summary>
+    /// The group commit. Waits for an append, then for the write lock, then takes every append queued by then into one
+    /// transaction: appends that arrive while a commit runs (or while another write holds the lock) go together into
+    /// the next one. A failed commit of several appends is retried one append at a time, so a bad append fails only
+    /// its own caller and a disk that refuses every write fails each caller; no caller is answered before the commit
+    /// that holds its entries.
+    /// </summary>
+    private async Task WriteLoopAsync()
+    {
+        var reader = _appends.Reader;
+        var batch = new List<PendingAppend>(MaxAppendsPerCommit);
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            await _lock.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                while (batch.Count < MaxAppendsPerCommit && reader.TryRead(out var pending))
+                {
+                    if (pending.CancellationToken.IsCancellationRequested)
+                    {
+                        pending.Done.TrySetCanceled(pending.CancellationToken);
+                    }
+                    else
+                    {
+                        batch.Add(pending);
+                    }
+                }
+
+                if (batch.Count > 0 && !TryCommit(batch, out var error))
+                {
+                    if (batch.Count == 1)
+                    {
+                        batch[0].Done.TrySetException(error);
+                    }
+                    else
+                    {
+                        foreach (var one in batch)
+                        {
+                            if (!TryCommit([one], out var own))
+                            {
+                                one.Done.TrySetException(own);
+                            }
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                _lock.Release();
+                batch.Clear();
+            }
+        }
+    }
+
+    /// <summary>One transaction for all of <paramref name="batch"/>; on success every caller in it is answered.</summary>
+    private bool TryCommit(List<PendingAppend> batch, out Exception error)
+    {
+        try
+        {
+            using (var transaction = _connection.BeginTransaction())
+            {
+                using var insert = Command($"INSERT INTO mailbox_entries ({StoredColumns}) VALUES ($id, $m, $r, $method, $path, $headers, $body, $received, $attempts, $next, $trace, $bodyId)", transaction);
+                using var lane = Command("INSERT INTO mailbox_lanes (mailbox, region) VALUES ($m, $r) ON CONFLICT DO NOTHING", transaction);
+                using var body = Command("INSERT INTO mailbox_bodies (headers, body, refs) VALUES ($headers, $body, 0) RETURNING id", transaction);
+                foreach (var pending in batch)
+                {
+                    Write(pending.Entries, insert, lane, body);
+                }
+
+                transaction.Commit();
+            }
+
+            Interlocked.Increment(ref _commits);
+            foreach (var pending in batch)
+            {
+                _metrics?.Saved(pending.Entries.Count);
+                pending.Done.TrySetResult();
+            }
+
+            error = null!;
+            return true;
+        }
+        catch (Exception ex)
+        {
+            // Whatever failed, the callers must hear it (and the loop must live on for the next appends).
+            error = ex;
+            return false;
+        }
+    }
+
+    /// <summary>The entries of one webhook; several regions share one body row when their headers and body are the same.</summary>
+    private static void Write(IReadOnlyList<MailboxEntry> entries, SqliteCommand insert, SqliteCommand lane, SqliteCommand body)
+    {
+        long? bodyId = null;
+        if (EntryCodec.SharesBody(entries))
+        {
+            Bind(body, ("$headers", EntryCodec.WriteHeaders(entries[0].Headers)), ("$body", EntryCodec.BodyArray(entries[0].Body)));
+            bodyId = (long)body.ExecuteScalar()!;
+        }
+
+        foreach (var entry in entries)
+        {
+            Bind(insert, ("$id", entry.DeliveryId), ("$m", entry.Mailbox), ("$r", entry.Region), ("$method", entry.Method),
+                ("$path", entry.PathAndQuery),
+                ("$headers", bodyId is null ? EntryCodec.WriteHeaders(entry.Headers) : "[]"),
+                ("$body", bodyId is null ? EntryCodec.BodyArray(entry.Body) : []),
+                ("$received", EntryCodec.ToMilliseconds(entry.ReceivedAt)), ("$attempts", entry.Attempts),
+                ("$next", EntryCodec.DueMilliseconds(entry)), ("$trace", entry.TraceParent), ("$bodyId", bodyId));
+            insert.ExecuteNonQuery();
+            Bind(lane, ("$m", entry.Mailbox), ("$r", entry.Region));
+            lane.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>
+    /// Schema version 2: bodies stored once per webhook. A file of version 1 (or of no version) gets the body table,
+    /// a nullable <c>body_id</c> in the entry and dead-letter tables and the reference-counting triggers; its rows keep
+    /// their bodies inline and are read as before. A file of a newer version is refused rather than misread.
+    /// </summary>
+    private void MigrateToSharedBodies()
+    {
+        using var version = Command("PRAGMA user_version");
+        var current = Convert.ToInt32(version.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        if (current > SchemaVersion)
+        {
+            throw new InvalidOperationException(
+                $"The mailbox file {FilePath} has schema version {current}, written by a newer version of the proxy; this version reads up to {SchemaVersion}.");
+        }
+
+        if (current == SchemaVersion)
+        {
+            return;
+        }
+
+        using var transaction = _connection.BeginTransaction();
+        foreach (var table in new[] { "mailbox_entries", "mailbox_dead_letters" })
+        {
+            using var columns = Command($"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = 'body_id'", transaction);
+            if ((long)columns.ExecuteScalar()! == 0)
+            {
+                using var alter = Command($"ALTER TABLE {table} ADD COLUMN body_id INTEGER", transaction);
+                alter.ExecuteNonQuery();
+            }
+        }
+
+        using var create = Command($"""
+            CREATE TABLE IF NOT EXISTS mailbox_bodies (
+                id INTEGER PRIMARY KEY,
+                headers TEXT NOT NULL,
+                body BLOB NOT NULL,
+                refs INTEGER NOT NULL);
+            {ReferenceTriggers("mailbox_entries")}
+            {ReferenceTriggers("mailbox_dead_letters")}
+            PRAGMA user_version = {SchemaVersion};
+            """, transaction);
+        create.ExecuteNonQuery();
+        transaction.Commit();
+    }
+
+    /// <summary>A row that points at a body holds one reference; the body goes with its last reference.</summary>
+    private static string ReferenceTriggers(string table) => $"""
+        CREATE TRIGGER IF NOT EXISTS {table}_body_ref AFTER INSERT ON {table} WHEN new.body_id IS NOT NULL
+        BEGIN UPDATE mailbox_bodies SET refs = refs + 1 WHERE id = new.body_id; END;
+        CREATE TRIGGER IF NOT EXISTS {table}_body_unref AFTER DELETE ON {table} WHEN old.body_id IS NOT NULL
+        BEGIN
+            UPDATE mailbox_bodies SET refs = refs - 1 WHERE id = old.body_id;
+            DELETE FROM mailbox_bodies WHERE id = old.body_id AND refs <= 0;
+        END;
+        """;
+
+    /// <summary>The entry columns of <paramref name="alias"/> as <see cref="ReadEntry"/> reads them, the shared body in place of the inline one.</summary>
+    private static string ReadColumns(string alias) =>
+        $"{alias}.delivery_id, {alias}.mailbox, {alias}.region, {alias}.method, {alias}.path, COALESCE(b.headers, {alias}.headers), "
+        + $"COALESCE(b.body, {alias}.body), {alias}.received_at, {alias}.attempts, {alias}.next_attempt_at, {alias}.trace_parent";
+
+    private static string JoinBody(string alias) => $"LEFT JOIN mailbox_bodies b ON b.id = {alias}.body_id";
+
+    private sealed class PendingAppend(IReadOnlyList<MailboxEntry> entries, CancellationToken cancellationToken)
+    {
+        public IReadOnlyList<MailboxEntry> Entries { get; } = entries;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private Task<bool> UpdateLeasedEntryAsync(MailboxLease lease, string deliveryId, string assignment, DateTimeOffset instant, CancellationToken cancellationToken)
@@ -387,6 +671,25 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
                 ("$r", lease.Lane.Region), ("$token", lease.Token));
             return command.ExecuteNonQuery() == 1;
         }, cancellationToken);
+    }
+
+    private static string LaneFilter(string mailbox, string? region)
+    {
+        MailboxNames.ThrowIfInvalidMailbox(mailbox);
+        if (region is null)
+        {
+            return "mailbox = $m";
+        }
+
+        MailboxNames.ThrowIfInvalidRegion(region);
+        return "mailbox = $m AND region = $r";
+    }
+
+    private int CountLanes(string filter, string mailbox, string? region, SqliteTransaction transaction)
+    {
+        using var count = Command($"SELECT COUNT(DISTINCT region) FROM mailbox_entries WHERE {filter}", transaction);
+        Bind(count, ("$m", mailbox), ("$r", region));
+        return Convert.ToInt32(count.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static MailboxEntry ReadEntry(SqliteDataReader reader) => new()

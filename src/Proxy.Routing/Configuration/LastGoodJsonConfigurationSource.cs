@@ -1,11 +1,11 @@
-using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 
 namespace Proxy.Routing.Configuration;
 
 /// <summary>
-/// A JSON configuration file that reloads on change but only ever exposes a version that parsed. The stock JSON
-/// provider empties its data on a bad reload; this one keeps the last good data and reports the rejection.
+/// A JSON configuration file that reloads on change but only ever exposes a version that parsed and passed the
+/// status's checks. The stock JSON provider empties its data on a bad reload; this one keeps the last good data and
+/// reports the rejection (each problem with its 1-based line).
 /// </summary>
 public sealed class LastGoodJsonConfigurationSource(string path, ConfigFileStatus status) : IConfigurationSource
 {
@@ -15,18 +15,28 @@ public sealed class LastGoodJsonConfigurationSource(string path, ConfigFileStatu
 
     public IConfigurationProvider Build(IConfigurationBuilder builder) => new Provider(this);
 
-    private sealed class Provider(LastGoodJsonConfigurationSource source) : ConfigurationProvider, IDisposable
+    private sealed class Provider : ConfigurationProvider, IDisposable
     {
+        private readonly LastGoodJsonConfigurationSource _source;
+        private readonly Lock _gate = new();
         private WatchedFile? _watch;
+        private IDictionary<string, string?>? _lastGood;
+
+        public Provider(LastGoodJsonConfigurationSource source)
+        {
+            _source = source;
+            source.Status.Reverting += Revert;
+        }
 
         public override void Load()
         {
             // The first load must succeed: a proxy that starts on a broken routing file would route nothing.
             var data = Read() ?? throw new InvalidOperationException(
-                $"{source.Path}: {source.Status.LastError}");
+                $"{_source.Path}: {_source.Status.LastError}");
             Data = data;
-            source.Status.Accepted(DateTimeOffset.UtcNow);
-            _watch ??= new WatchedFile(source.Path, Reload);
+            _lastGood = data;
+            _source.Status.Passed(DateTimeOffset.UtcNow);
+            _watch ??= new WatchedFile(_source.Path, Reload);
         }
 
         private void Reload()
@@ -37,28 +47,59 @@ public sealed class LastGoodJsonConfigurationSource(string path, ConfigFileStatu
                 return;
             }
 
-            Data = data;
-            source.Status.Accepted(DateTimeOffset.UtcNow);
+            lock (_gate)
+            {
+                _lastGood = Data;
+                Data = data;
+            }
+
+            _source.Status.Passed(DateTimeOffset.UtcNow);
+            OnReload();
+        }
+
+        /// <summary>YARP refused what passed the checks: configuration goes back to the version it still runs.</summary>
+        private void Revert()
+        {
+            lock (_gate)
+            {
+                if (_lastGood is null)
+                {
+                    return;
+                }
+
+                Data = _lastGood;
+            }
+
             OnReload();
         }
 
         private Dictionary<string, string?>? Read()
         {
+            byte[] bytes;
             try
             {
-                var bytes = File.ReadAllBytes(source.Path);
-                using var stream = new MemoryStream(bytes);
-                var parsed = new ConfigurationBuilder().AddJsonStream(stream).Build();
-                return parsed.AsEnumerable()
-                    .Where(pair => pair.Value is not null)
-                    .ToDictionary(pair => pair.Key, pair => pair.Value, StringComparer.OrdinalIgnoreCase);
+                bytes = File.ReadAllBytes(_source.Path);
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException
-                or InvalidDataException or JsonException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                source.Status.Rejected(ex.InnerException?.Message ?? ex.Message);
+                _source.Status.Rejected(ex.Message);
                 return null;
             }
+
+            var name = System.IO.Path.GetFileName(_source.Path);
+            var (document, problems) = ConfigFileDocument.Read(bytes, name);
+            if (document is not null && _source.Status.Checks is { } checks)
+            {
+                problems = checks(document);
+            }
+
+            if (problems.Count > 0)
+            {
+                _source.Status.Rejected(string.Join("; ", problems));
+                return null;
+            }
+
+            return new Dictionary<string, string?>(document!.Data, StringComparer.OrdinalIgnoreCase);
         }
 
         public void Dispose() => _watch?.Dispose();

@@ -40,8 +40,8 @@ internal sealed partial class DeferredAnswers(
 
     private async Task RunAsync(string provider, string responseUrl, IReadOnlyList<DeferredLeg> legs, ActivityContext? parent)
     {
-        using var activity = RoutingActivity.Source.StartActivity("deferred response", ActivityKind.Internal, parent ?? default);
-        activity?.SetTag("webhook.provider", provider);
+        using var activity = RoutingActivity.Source.StartActivity(RoutingActivity.DeferredSpanName, ActivityKind.Internal, parent ?? default);
+        activity?.SetTag(TelemetryAttributes.Provider, provider);
         var settings = options.CurrentValue;
         try
         {
@@ -60,7 +60,7 @@ internal sealed partial class DeferredAnswers(
                 return;
             }
 
-            activity?.SetTag("proxy.region", answer.Region);
+            activity?.SetTag(TelemetryAttributes.Region, answer.Region);
             Finish(activity, provider, await PostAsync(responseUrl, answer) ? "posted" : "post_failed");
         }
         catch (Exception ex)
@@ -73,11 +73,13 @@ internal sealed partial class DeferredAnswers(
 
     private async Task<Answer?> AskAsync(string provider, DeferredLeg leg, CancellationToken cancellationToken)
     {
+        using var activity = RoutingActivity.StartRegionCall(leg.Region, RoutingModes.Deferred, provider, leg.Target.Destination.Model.Config.Address);
         var started = time.GetTimestamp();
         try
         {
             using var response = await builder.SendAsync(leg.Target, leg.Request, cancellationToken);
             metrics.RegionCall(leg.Region, RoutingModes.Deferred, (int)response.StatusCode, time.GetElapsedTime(started));
+            RoutingActivity.Answered(activity, (int)response.StatusCode, null);
             if (!response.IsSuccessStatusCode)
             {
                 return null;
@@ -88,8 +90,9 @@ internal sealed partial class DeferredAnswers(
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {
             var errorType = ForwardingErrors.Classify(ex);
-            metrics.RegionCall(leg.Region, RoutingModes.Deferred, null, time.GetElapsedTime(started));
+            metrics.RegionCall(leg.Region, RoutingModes.Deferred, null, time.GetElapsedTime(started), errorType);
             metrics.RegionFailure(provider, RoutingModes.Deferred, leg.Region, errorType);
+            RoutingActivity.Answered(activity, null, errorType);
             return null;
         }
         finally
@@ -131,7 +134,7 @@ internal sealed partial class DeferredAnswers(
 
     private void Finish(Activity? activity, string provider, string outcome)
     {
-        activity?.SetTag("outcome", outcome);
+        activity?.SetTag(TelemetryAttributes.Outcome, outcome);
         metrics.Deferred(provider, outcome);
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -183,25 +182,21 @@ internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSen
     private async Task<LegResult> SendAsync(RegionTarget target, string provider, HttpRequestMessage message, CancellationToken timeout)
     {
         var region = target.Name;
-        using var activity = RoutingActivity.Source.StartActivity("region call", ActivityKind.Client);
-        activity?.SetTag("proxy.region", region);
-        activity?.SetTag("proxy.mode", RoutingModes.AllRegions);
-        activity?.SetTag("webhook.provider", provider);
+        using var activity = RoutingActivity.StartRegionCall(region, RoutingModes.AllRegions, provider, target.Destination.Model.Config.Address);
         var started = time.GetTimestamp();
         try
         {
             var response = await builder.SendAsync(target, message, timeout);
             metrics.RegionCall(region, RoutingModes.AllRegions, (int)response.StatusCode, time.GetElapsedTime(started));
-            activity?.SetTag("http.response.status_code", (int)response.StatusCode);
+            RoutingActivity.Answered(activity, (int)response.StatusCode, null);
             return new LegResult(region, response, null);
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {
             var errorType = ForwardingErrors.Classify(ex);
-            metrics.RegionCall(region, RoutingModes.AllRegions, null, time.GetElapsedTime(started));
+            metrics.RegionCall(region, RoutingModes.AllRegions, null, time.GetElapsedTime(started), errorType);
             metrics.RegionFailure(provider, RoutingModes.AllRegions, region, errorType);
-            activity?.SetStatus(ActivityStatusCode.Error, errorType);
-            activity?.SetTag("error.type", errorType);
+            RoutingActivity.Answered(activity, null, errorType);
             LogRegionFailed(logger, region, errorType, ex.Message);
             return new LegResult(region, null, errorType);
         }

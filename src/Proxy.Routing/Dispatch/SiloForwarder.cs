@@ -40,6 +40,8 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         }
 
         context.ReassignProxyRequest(cluster);
+        RoutingActivity.ForwardingTo(cluster.ClusterId);
+        using var activity = RoutingActivity.StartRegionCall(name, mode, exchange.Provider, null);
         var originalAborted = context.RequestAborted;
         if (bounded)
         {
@@ -58,10 +60,12 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         }
 
         var elapsed = time.GetElapsedTime(started);
+        RoutingActivity.SetServer(activity, context.GetReverseProxyFeature().ProxiedDestination?.Model.Config.Address);
         var error = context.GetForwarderErrorFeature();
         if (error is null)
         {
             metrics.RegionCall(name, mode, context.Response.StatusCode, elapsed);
+            RoutingActivity.Answered(activity, context.Response.StatusCode, null);
             return true;
         }
 
@@ -69,7 +73,8 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         var errorType = timedOut ? ForwardingErrors.Timeout
             : error.Exception is HttpRequestException http ? ForwardingErrors.Classify(http)
             : ForwardingErrors.Classify(error.Error);
-        metrics.RegionCall(name, mode, null, elapsed);
+        metrics.RegionCall(name, mode, null, elapsed, errorType);
+        RoutingActivity.Answered(activity, null, errorType);
         metrics.RegionFailure(exchange.Provider, mode, name, errorType);
         if (bounded)
         {
@@ -77,8 +82,9 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         }
 
         exchange.Activity?.SetStatus(ActivityStatusCode.Error, errorType);
-        exchange.Activity?.SetTag("error.type", errorType);
-        LogForwardFailed(logger, exchange.Provider, name, errorType, error.Exception);
+        exchange.Activity?.SetTag(TelemetryAttributes.ErrorType, errorType);
+        // A routine upstream failure is one line: the classified error and the exception's message, no stack trace.
+        LogForwardFailed(logger, exchange.Provider, name, errorType, error.Exception?.Message ?? error.Error.ToString());
         if (originalAborted.IsCancellationRequested)
         {
             return true;
@@ -107,6 +113,6 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         return true;
     }
 
-    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Forwarding a {Provider} webhook to {Target} failed ({ErrorType})")]
-    private static partial void LogForwardFailed(ILogger logger, string provider, string target, string errorType, Exception? exception);
+    [LoggerMessage(EventId = 401, Level = LogLevel.Warning, Message = "Forwarding a {Provider} webhook to {Target} failed ({ErrorType}): {Message}")]
+    private static partial void LogForwardFailed(ILogger logger, string provider, string target, string errorType, string message);
 }

@@ -44,7 +44,7 @@ internal sealed partial class WebhookDispatcher(
 
     public Task DispatchAsync(WebhookExchange exchange, RoutingIntent intent, RequestDelegate next)
     {
-        exchange.Activity?.SetTag("proxy.reason", intent.Reason);
+        exchange.Activity?.SetTag(TelemetryAttributes.Reason, intent.Reason);
         switch (intent)
         {
             case RoutingIntent.ToRegions toRegions:
@@ -70,7 +70,7 @@ internal sealed partial class WebhookDispatcher(
         string? allow = null, TimeSpan? retryAfter = null)
     {
         Decided(activity, provider, RoutingModes.Reject);
-        activity?.SetTag("error.type", type);
+        activity?.SetTag(TelemetryAttributes.ErrorType, type);
         if (_rejections.TryEnter(out var suppressed))
         {
             LogRejected(logger, provider, status, detail, suppressed);
@@ -83,7 +83,7 @@ internal sealed partial class WebhookDispatcher(
     {
         var (context, provider, activity) = (exchange.Context, exchange.Provider, exchange.Activity);
         var target = intent.Target.ToString();
-        activity?.SetTag("proxy.target", target);
+        activity?.SetTag(TelemetryAttributes.Target, target);
         // The killswitch comes first: a shed webhook takes no rate-limit token and is never looked up, stored or sent.
         if (shed.Any && shed.Match(provider, intent.Target, intent.MailboxIntegrationId) is { } rule)
         {
@@ -115,25 +115,33 @@ internal sealed partial class WebhookDispatcher(
             return;
         }
 
+        if (intent.Organization is { } organization && resolution.Kind == ResolutionKind.Found)
+        {
+            // Only the named organization's region; a name the target does not have leaves every region in scope.
+            resolution = resolution.NarrowTo(organization);
+            activity?.SetTag(TelemetryAttributes.Organization, organization.ToString());
+        }
+
+        var plan = Plan(provider, intent, resolution);
         if (resolution.Kind != ResolutionKind.Found)
         {
-            if (intent.ControlWhenUnplaced)
+            if (plan.Mode == RoutingModes.Control)
             {
                 LogUnplacedToControl(logger, provider, target, resolution.Kind);
                 await ToControlAsync(exchange, next);
                 return;
             }
 
-            await NoRegionAsync(exchange, intent, resolution);
+            await NoRegionAsync(exchange, plan);
             return;
         }
 
-        activity?.SetTag("proxy.regions", string.Join(',', resolution.Regions));
-        if (intent.OneRegionOnly && resolution.Regions.Count > 1)
+        activity?.SetTag(TelemetryAttributes.Regions, string.Join(',', resolution.Regions));
+        if (plan.ConfigError is { } configError)
         {
             // The reference fails such a webhook with a 500; control can at least answer it.
-            metrics.ConfigError(provider, MultipleRegions);
-            activity?.SetTag("error.type", MultipleRegions);
+            metrics.ConfigError(provider, configError);
+            activity?.SetTag(TelemetryAttributes.ErrorType, configError);
             LogMultipleRegions(logger, provider, target, string.Join(',', resolution.Regions));
             await ToControlAsync(exchange, next);
             return;
@@ -154,6 +162,7 @@ internal sealed partial class WebhookDispatcher(
                 return;
             }
         }
+
         // Claimed before anything is stored or sent; released unless the sender got a 2xx, so its retry is delivered.
         var check = await duplicates.ClaimAsync(exchange, intent);
         if (check.IsDuplicate)
@@ -166,7 +175,7 @@ internal sealed partial class WebhookDispatcher(
         var accepted = false;
         try
         {
-            await DeliverAsync(exchange, intent, resolution, next);
+            await DeliverAsync(exchange, intent, resolution, plan, next);
             accepted = context.Response.StatusCode is >= 200 and < 300;
         }
         finally
@@ -178,72 +187,112 @@ internal sealed partial class WebhookDispatcher(
         }
     }
 
-    private async Task DeliverAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution, RequestDelegate next)
+    /// <summary>
+    /// How a resolved webhook is delivered, without sending anything: real dispatch carries the plan out and the dry run
+    /// (<c>POST /admin/explain</c>) reports it, so the two cannot disagree.
+    /// </summary>
+    public DeliveryPlan Plan(string provider, RoutingIntent.ToRegions intent, RegionResolution resolution)
     {
-        var (provider, activity) = (exchange.Provider, exchange.Activity);
+        if (resolution.Kind != ResolutionKind.Found)
+        {
+            if (intent.ControlWhenUnplaced)
+            {
+                return new DeliveryPlan(RoutingModes.Control, [], []);
+            }
+
+            var unknown = resolution.Kind == ResolutionKind.UnknownTarget;
+            var status = unknown ? intent.UnknownTargetStatus : intent.NoRegionStatus;
+            return new DeliveryPlan(status is >= 200 and < 300 ? RoutingModes.NoRegion : RoutingModes.Reject, [], [])
+            {
+                Status = status,
+                ProblemType = unknown ? ProblemTypes.UnknownIntegration : ProblemTypes.NoRegion,
+                Detail = unknown ? $"no {provider} integration matches {intent.Target}" : $"no active organization is behind {intent.Target}",
+            };
+        }
+
+        if (intent.OneRegionOnly && resolution.Regions.Count > 1)
+        {
+            return new DeliveryPlan(RoutingModes.Control, [], []) { ConfigError = MultipleRegions };
+        }
+
         if (intent.Delivery == RegionDelivery.Mailbox)
         {
-            await ToMailboxAsync(exchange, intent, resolution, next);
-            return;
+            // A region without a cluster is decided before anything is stored (an entry for it could never be delivered).
+            var served = resolution.Regions.Where(r => clusters.ForRegion(r) is not null).ToArray();
+            var skipped = resolution.Regions.Where(r => clusters.ForRegion(r) is null).ToArray();
+            return new DeliveryPlan(served.Length == 0 ? RoutingModes.Control : RoutingModes.Mailbox, served, skipped);
         }
 
         if (intent.ResponseUrl is { } responseUrl && providers.CurrentValue.For(provider).AllowsResponseUrl(responseUrl))
         {
-            Decided(activity, provider, RoutingModes.Deferred);
-            await DeferAsync(exchange, intent, resolution, responseUrl);
-            return;
-        }
-
-        if (intent.Delivery == RegionDelivery.FirstRegion)
-        {
-            Decided(activity, provider, RoutingModes.FirstRegion);
-            var first = resolution.Regions[0];
-            var answered = await silos.ForwardAsync(exchange, RoutingModes.FirstRegion, first, clusters.ForRegion(first), bounded: true, next,
-                answerFailure: !intent.ControlOnRegionFailure);
-            if (!answered)
+            return new DeliveryPlan(RoutingModes.Deferred,
+                intent.Delivery == RegionDelivery.FirstRegion ? resolution.Regions.Take(1).ToArray() : resolution.Regions, [])
             {
-                LogRegionFailedToControl(logger, provider, first);
-                await ToControlAsync(exchange, next);
-            }
-
-            return;
+                ResponseUrl = responseUrl,
+            };
         }
 
-        Decided(activity, provider, RoutingModes.AllRegions);
-        await fanOut.ForwardAsync(exchange, resolution.Regions);
+        return intent.Delivery == RegionDelivery.FirstRegion
+            ? new DeliveryPlan(RoutingModes.FirstRegion, [resolution.Regions[0]], [])
+            : new DeliveryPlan(RoutingModes.AllRegions, resolution.Regions, []);
+    }
+
+    private async Task DeliverAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution, DeliveryPlan plan,
+        RequestDelegate next)
+    {
+        var (provider, activity) = (exchange.Provider, exchange.Activity);
+        switch (plan.Mode)
+        {
+            case RoutingModes.Mailbox or RoutingModes.Control:
+                await ToMailboxAsync(exchange, intent, resolution, plan, next);
+                return;
+            case RoutingModes.Deferred:
+                Decided(activity, provider, RoutingModes.Deferred);
+                await DeferAsync(exchange, plan);
+                return;
+            case RoutingModes.FirstRegion:
+                Decided(activity, provider, RoutingModes.FirstRegion);
+                var first = plan.Regions[0];
+                var answered = await silos.ForwardAsync(exchange, RoutingModes.FirstRegion, first, clusters.ForRegion(first), bounded: true, next,
+                    answerFailure: !intent.ControlOnRegionFailure);
+                if (!answered)
+                {
+                    LogRegionFailedToControl(logger, provider, first);
+                    await ToControlAsync(exchange, next);
+                }
+
+                return;
+            default:
+                Decided(activity, provider, RoutingModes.AllRegions);
+                await fanOut.ForwardAsync(exchange, plan.Regions);
+                return;
+        }
     }
 
     /// <summary>
-    /// Stores the webhook for the regions a cluster serves. A region without a cluster is decided here, before anything
-    /// is stored (an entry for it could never be delivered): it is skipped, logged and counted; when no region of the
-    /// webhook has a cluster, control answers it, as the reference does with a region it cannot resolve.
+    /// Stores the webhook for the regions a cluster serves. The regions without one are logged and counted; when no
+    /// region of the webhook has a cluster, control answers it, as the reference does with a region it cannot resolve.
     /// </summary>
-    private async Task ToMailboxAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution, RequestDelegate next)
+    private async Task ToMailboxAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution, DeliveryPlan plan,
+        RequestDelegate next)
     {
         var (provider, activity) = (exchange.Provider, exchange.Activity);
-        var served = new List<string>(resolution.Regions.Count);
-        foreach (var region in resolution.Regions)
+        foreach (var region in plan.Skipped)
         {
-            if (clusters.ForRegion(region) is not null)
-            {
-                served.Add(region);
-                continue;
-            }
-
             metrics.RegionFailure(provider, RoutingModes.Mailbox, region, ForwardingErrors.NotConfigured);
             LogRegionWithoutCluster(logger, provider, region);
         }
 
-        if (served.Count == 0)
+        if (plan.Mode == RoutingModes.Control)
         {
             LogMailboxToControl(logger, provider, string.Join(',', resolution.Regions));
-            activity?.SetTag("error.type", ForwardingErrors.NotConfigured);
+            activity?.SetTag(TelemetryAttributes.ErrorType, ForwardingErrors.NotConfigured);
             await ToControlAsync(exchange, next);
             return;
         }
 
         Decided(activity, provider, RoutingModes.Mailbox);
-        await mailbox.AcceptAsync(exchange, intent, served.Count == resolution.Regions.Count ? resolution : resolution with { Regions = served });
+        await mailbox.AcceptAsync(exchange, intent, plan.Skipped.Count == 0 ? resolution : resolution with { Regions = plan.Regions });
     }
 
     /// <summary>The regions behind <paramref name="target"/>, or null once the sender got a 503 (the directory could not answer).</summary>
@@ -258,7 +307,7 @@ internal sealed partial class WebhookDispatcher(
             // Never guess: the sender retries, and nothing is cached as unknown.
             var errorType = ex is DirectoryUnavailableException unavailable ? unavailable.ErrorType : ForwardingErrors.Timeout;
             metrics.RegionFailure(exchange.Provider, RoutingModes.Directory, "control", errorType);
-            exchange.Activity?.SetTag("error.type", errorType);
+            exchange.Activity?.SetTag(TelemetryAttributes.ErrorType, errorType);
             LogDirectoryUnavailable(logger, exchange.Provider, target.ToString(), errorType);
             await ProblemResponse.WriteAsync(exchange.Context, 503, ProblemTypes.DirectoryUnavailable, ProblemResponse.TitleFor(503),
                 $"the integration directory could not be read ({errorType}); retry later", retryAfter: s_directoryRetryAfter);
@@ -271,7 +320,7 @@ internal sealed partial class WebhookDispatcher(
     {
         var name = rule.ToString();
         metrics.Shed(exchange.Provider, name);
-        exchange.Activity?.SetTag("proxy.shed.rule", name);
+        exchange.Activity?.SetTag(TelemetryAttributes.ShedRule, name);
         Decided(exchange.Activity, exchange.Provider, RoutingModes.Shed);
         if (_rejections.TryEnter(out var suppressed))
         {
@@ -283,28 +332,23 @@ internal sealed partial class WebhookDispatcher(
             $"{exchange.Provider} webhooks for {target} are being shed (rule {name}); retry after 60 s", retryAfter: s_shedRetryAfter);
     }
 
-    private Task NoRegionAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution)
+    private Task NoRegionAsync(WebhookExchange exchange, DeliveryPlan plan)
     {
-        var unknown = resolution.Kind == ResolutionKind.UnknownTarget;
-        var status = unknown ? intent.UnknownTargetStatus : intent.NoRegionStatus;
-        if (status is >= 200 and < 300)
+        if (plan.Mode == RoutingModes.NoRegion)
         {
             Decided(exchange.Activity, exchange.Provider, RoutingModes.NoRegion);
-            exchange.Context.Response.StatusCode = status;
+            exchange.Context.Response.StatusCode = plan.Status!.Value;
             return Task.CompletedTask;
         }
 
-        return RejectAsync(exchange.Context, exchange.Provider, exchange.Activity, status,
-            unknown ? ProblemTypes.UnknownIntegration : ProblemTypes.NoRegion,
-            unknown ? $"no {exchange.Provider} integration matches {intent.Target}" : $"no active organization is behind {intent.Target}");
+        return RejectAsync(exchange.Context, exchange.Provider, exchange.Activity, plan.Status!.Value, plan.ProblemType!, plan.Detail!);
     }
 
     /// <summary>Answers 200 now; the region answer goes to the response URL later.</summary>
-    private async Task DeferAsync(WebhookExchange exchange, RoutingIntent.ToRegions intent, RegionResolution resolution, string responseUrl)
+    private async Task DeferAsync(WebhookExchange exchange, DeliveryPlan plan)
     {
-        var regions = intent.Delivery == RegionDelivery.FirstRegion ? resolution.Regions.Take(1) : resolution.Regions;
         var legs = new List<DeferredLeg>();
-        foreach (var region in regions)
+        foreach (var region in plan.Regions)
         {
             if (!builder.TryPickRegion(region, exchange.Context, out var target, out var error))
             {
@@ -315,13 +359,13 @@ internal sealed partial class WebhookDispatcher(
             legs.Add(new DeferredLeg(target, await RegionRequestBuilder.BuildAsync(exchange.Context, exchange.Webhook, target, exchange.Transformer)));
         }
 
-        deferred.Start(exchange.Provider, responseUrl, legs);
+        deferred.Start(exchange.Provider, plan.ResponseUrl!, legs);
         exchange.Context.Response.StatusCode = StatusCodes.Status200OK;
     }
 
     private void Decided(Activity? activity, string provider, string mode)
     {
-        activity?.SetTag("proxy.mode", mode);
+        activity?.SetTag(TelemetryAttributes.Mode, mode);
         metrics.Decision(provider, mode);
     }
 

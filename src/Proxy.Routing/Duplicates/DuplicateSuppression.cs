@@ -75,7 +75,7 @@ internal sealed partial class DuplicateSuppression(
         {
             case ClaimOutcome.Duplicate:
                 metrics.Duplicate(exchange.Provider);
-                exchange.Activity?.SetTag("proxy.duplicate", true);
+                exchange.Activity?.SetTag(TelemetryAttributes.Duplicate, true);
                 LogDuplicate(logger, exchange.Provider, id);
                 return new DuplicateCheck(key, null, IsDuplicate: true);
             case ClaimOutcome.Unavailable:

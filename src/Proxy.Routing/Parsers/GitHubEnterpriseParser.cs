@@ -1,4 +1,5 @@
 using Proxy.Routing.Requests;
+using Proxy.Routing.Rules;
 
 namespace Proxy.Routing.Parsers;
 
@@ -7,8 +8,10 @@ namespace Proxy.Routing.Parsers;
 /// <c>{host}:{installation.id}</c> because installation ids are only unique per GitHub host. The host comes from
 /// <c>X-GitHub-Enterprise-Host</c>; the <c>webhook/github-com/</c> endpoint serves the same app installed on github.com.
 /// </summary>
-public sealed class GitHubEnterpriseParser : IIntegrationParser
+public sealed class GitHubEnterpriseParser(Func<ProviderRules>? rules = null) : IIntegrationParser
 {
+    private readonly Func<ProviderRules> _rules = rules ?? (() => ProviderRules.Defaults);
+
     private const string GitHubComHost = "github.com";
 
     public string Provider => "github_enterprise";
@@ -31,7 +34,7 @@ public sealed class GitHubEnterpriseParser : IIntegrationParser
             return new RoutingIntent.Control("github_enterprise pages other than the webhooks are served by control");
         }
 
-        return GitHubParser.ParseWebhook(request, Provider, "GitHub Enterprise",
+        return GitHubParser.ParseWebhook(request, Provider, _rules().Of(Provider), "GitHub Enterprise",
             installation => string.IsNullOrWhiteSpace(host) ? null : $"{host}:{installation}",
             "the GitHub Enterprise webhook has no X-GitHub-Enterprise-Host header");
     }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Requests;
+using Proxy.Routing.Rules;
 
 namespace Proxy.Routing.Parsers;
 
@@ -9,16 +10,16 @@ namespace Proxy.Routing.Parsers;
 /// events no region processes are acknowledged and dropped; the rest go to every region through the mailbox, one
 /// mailbox per integration, repository bucket and event so that each stream stays ordered.
 /// </summary>
-public sealed class GitHubParser : IIntegrationParser
+public sealed class GitHubParser(Func<ProviderRules>? rules = null) : IIntegrationParser
 {
-    /// <summary>Events the regions process (every GitHub webhook type except <c>installation</c>).</summary>
-    public static readonly IReadOnlySet<string> ProcessedEvents = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "check_run", "installation_repositories", "issues", "issue_comment", "pull_request", "pull_request_review",
-        "pull_request_review_comment", "push",
-    };
+    private readonly Func<ProviderRules> _rules = rules ?? (() => ProviderRules.Defaults);
 
     public string Provider => "github";
+
+    /// <summary>An <c>installation</c> object with <c>action</c> <c>created</c> or <c>deleted</c>.</summary>
+    private static bool IsInstallationChange(JsonElement root)
+        => root.TryGetProperty("installation", out var installation) && installation.ValueKind == JsonValueKind.Object
+            && PayloadReader.StringAt(root, "action") is "created" or "deleted";
 
     public RoutingIntent Parse(WebhookRequest request)
     {
@@ -29,7 +30,7 @@ public sealed class GitHubParser : IIntegrationParser
             return new RoutingIntent.Control("github pages other than the webhook are served by control");
         }
 
-        return ParseWebhook(request, Provider, "GitHub", installation => installation, string.Empty);
+        return ParseWebhook(request, Provider, _rules().Of(Provider), "GitHub", installation => installation, string.Empty);
     }
 
     /// <summary>
@@ -37,7 +38,7 @@ public sealed class GitHubParser : IIntegrationParser
     /// into the integration's external id, or returns null when the request lacks what it needs
     /// (<paramref name="noExternalIdDetail"/> then says what).
     /// </summary>
-    internal static RoutingIntent ParseWebhook(WebhookRequest request, string provider, string label,
+    internal static RoutingIntent ParseWebhook(WebhookRequest request, string provider, ProviderRuleSet rules, string label,
         Func<string, string?> externalId, string noExternalIdDetail)
     {
         if (!request.IsJson)
@@ -47,14 +48,10 @@ public sealed class GitHubParser : IIntegrationParser
         }
 
         var gitHubEvent = request.Header("X-GitHub-Event");
-        if (string.Equals(gitHubEvent, "installation", StringComparison.Ordinal))
+        var action = string.IsNullOrEmpty(gitHubEvent) ? RuleAction.Deliver : rules.ForEvent(gitHubEvent);
+        if (action == RuleAction.Control)
         {
-            return new RoutingIntent.Control($"{provider} installation events are served by control");
-        }
-
-        if (string.IsNullOrEmpty(gitHubEvent))
-        {
-            return new RoutingIntent.Reject(400, ProblemTypes.MissingIdentifier, "the X-GitHub-Event header is missing");
+            return new RoutingIntent.Control($"{provider} '{gitHubEvent}' events are served by control");
         }
 
         if (!PayloadReader.TryParseJson(request.Body, out var document))
@@ -70,9 +67,18 @@ public sealed class GitHubParser : IIntegrationParser
                 return new RoutingIntent.Reject(400, ProblemTypes.MalformedBody, $"the {label} webhook body is not a JSON object");
             }
 
-            if (!ProcessedEvents.Contains(gitHubEvent))
+            if (string.IsNullOrEmpty(gitHubEvent))
             {
-                return new RoutingIntent.Respond(202, $"{provider} event '{gitHubEvent}' is not processed by any region");
+                // The reference routes a webhook without the header by its body: an installation being created or
+                // deleted belongs to control, anything else to the regions (which answer it as they see fit).
+                if (IsInstallationChange(root))
+                {
+                    return new RoutingIntent.Control($"{provider} webhook without X-GitHub-Event is an installation change");
+                }
+            }
+            else if (action == RuleAction.Drop)
+            {
+                return new RoutingIntent.Respond(rules.DropStatus, $"{provider} event '{gitHubEvent}' is not processed by any region");
             }
 
             var installation = PayloadReader.StringAt(root, "installation", "id");
@@ -87,10 +93,11 @@ public sealed class GitHubParser : IIntegrationParser
             }
 
             var repository = PayloadReader.Int64At(root, "repository", "id");
+            var mailboxEvent = rules.MailboxEventName(gitHubEvent);
             return new RoutingIntent.ToRegions(new RoutingTarget.ExternalIntegration(provider, external), RegionDelivery.Mailbox,
-                $"{provider} {gitHubEvent}")
+                $"{provider} {(string.IsNullOrEmpty(gitHubEvent) ? "webhook without X-GitHub-Event" : gitHubEvent)}")
             {
-                MailboxSuffix = repository is { } r ? $"{Math.Abs(r % 100)}:{gitHubEvent}" : null,
+                MailboxSuffix = repository is { } r ? $"{Math.Abs(r % 100)}:{mailboxEvent}" : null,
             };
         }
     }

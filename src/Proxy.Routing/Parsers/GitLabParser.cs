@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Proxy.Routing.Problems;
 using Proxy.Routing.Requests;
+using Proxy.Routing.Rules;
 
 namespace Proxy.Routing.Parsers;
 
@@ -9,8 +10,10 @@ namespace Proxy.Routing.Parsers;
 /// secret token (<c>X-Gitlab-Token: {instance}:{group path}:{secret}</c>). Webhooks go through the mailbox, bucketed
 /// by project so that a busy GitLab instance keeps each project's events in order.
 /// </summary>
-public sealed class GitLabParser : IIntegrationParser
+public sealed class GitLabParser(Func<ProviderRules>? rules = null) : IIntegrationParser
 {
+    private readonly Func<ProviderRules> _rules = rules ?? (() => ProviderRules.Defaults);
+
     public string Provider => "gitlab";
 
     public RoutingIntent Parse(WebhookRequest request)
@@ -54,10 +57,23 @@ public sealed class GitLabParser : IIntegrationParser
                 return new RoutingIntent.Reject(400, ProblemTypes.MalformedBody, "the GitLab webhook body is not a JSON object");
             }
 
-            var kind = PayloadReader.StringAt(root, "object_kind") ?? "event";
+            var ruleSet = _rules().Of(Provider);
+            var objectKind = PayloadReader.StringAt(root, "object_kind");
+            switch (ruleSet.ForEvent(objectKind))
+            {
+                case RuleAction.Control:
+                    return new RoutingIntent.Control($"gitlab '{objectKind}' webhooks are served by control");
+                case RuleAction.Drop:
+                    return new RoutingIntent.Respond(ruleSet.DropStatus, $"gitlab '{objectKind}' webhooks are dropped by the provider rules");
+            }
+
+            // Only kinds the rules list may name a mailbox: the body is not verified here.
+            var kind = ruleSet.MailboxEventName(objectKind);
             return new RoutingIntent.ToRegions(new RoutingTarget.ExternalIntegration(Provider, $"{parts[0]}:{parts[1]}"),
                 RegionDelivery.Mailbox, $"gitlab {kind}")
             {
+                // One mailbox per kind, as the reference names them: a flood of pipeline events does not hold up pushes.
+                MailboxSuffix = kind,
                 MailboxBucketId = PayloadReader.Int64At(root, "project", "id"),
             };
         }

@@ -41,6 +41,13 @@ public abstract record RoutingIntent(string Reason)
         public long? MailboxBucketId { get; init; }
 
         /// <summary>
+        /// One organization of the target the webhook is meant for (a Slack command naming an organization slug, an
+        /// action whose id encodes an organization id): only that organization's region gets it. One that is not among
+        /// the target's active organizations is ignored and every organization stays in scope, as in the reference.
+        /// </summary>
+        public TargetOrganization? Organization { get; init; }
+
+        /// <summary>
         /// Mailbox delivery of an organization target: the directory integration id the URL names (Gitea), which names
         /// the mailbox instead of the organization. It must be an integration the directory knows, else control answers.
         /// </summary>
@@ -117,6 +124,16 @@ public abstract record RoutingTarget
     {
         public override string ToString() => $"organization:{Id}";
     }
+}
+
+/// <summary>An organization a webhook names, by slug or by id.</summary>
+public sealed record TargetOrganization(long? Id, string? Slug)
+{
+    public static TargetOrganization BySlug(string slug) => new(null, slug);
+
+    public static TargetOrganization ById(long id) => new(id, null);
+
+    public override string ToString() => Id is { } id ? $"organization:{id}" : $"organization-slug:{Slug}";
 }
 
 /// <summary>How a webhook reaches its regions.</summary>

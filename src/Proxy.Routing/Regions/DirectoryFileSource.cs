@@ -48,7 +48,7 @@ public sealed class DirectoryFileSource : IIntegrationDirectorySource, IDisposab
         }
 
         Volatile.Write(ref _current, directory);
-        Status.Accepted(_time.GetUtcNow());
+        Status.Passed(_time.GetUtcNow());
         Reloaded?.Invoke(directory);
         return directory;
     }

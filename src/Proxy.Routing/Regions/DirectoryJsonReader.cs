@@ -61,17 +61,19 @@ internal ref struct DirectoryJsonReader
 
         List<DirectoryOrganization?> organizations = [];
         List<DirectoryIntegration?> integrations = [];
+        List<string> organizationPlaces = [];
+        List<string> integrationPlaces = [];
         while (NextProperty() is { } name)
         {
             var at = _reader.TokenStartIndex;
             Next();
             if (Is(name, "Organizations"))
             {
-                ReadOrganizations(organizations);
+                ReadOrganizations(organizations, organizationPlaces);
             }
             else if (Is(name, "Integrations"))
             {
-                ReadIntegrations(integrations);
+                ReadIntegrations(integrations, integrationPlaces);
             }
             else
             {
@@ -81,10 +83,10 @@ internal ref struct DirectoryJsonReader
 
         // Anything after the root object (other than whitespace and comments) is a syntax error of the tokenizer.
         _reader.Read();
-        return new DirectoryDocument(organizations, integrations);
+        return new DirectoryDocument(organizations, integrations) { OrganizationPlaces = organizationPlaces, IntegrationPlaces = integrationPlaces };
     }
 
-    private void ReadOrganizations(List<DirectoryOrganization?> into)
+    private void ReadOrganizations(List<DirectoryOrganization?> into, List<string> places)
     {
         if (!StartList("Organizations"))
         {
@@ -93,11 +95,12 @@ internal ref struct DirectoryJsonReader
 
         for (var index = 0; Next() != JsonTokenType.EndArray; index++)
         {
+            places.Add(Place(_reader.TokenStartIndex));
             into.Add(_reader.TokenType == JsonTokenType.Null ? null : ReadOrganization($"Organizations[{index}]"));
         }
     }
 
-    private void ReadIntegrations(List<DirectoryIntegration?> into)
+    private void ReadIntegrations(List<DirectoryIntegration?> into, List<string> places)
     {
         if (!StartList("Integrations"))
         {
@@ -106,6 +109,7 @@ internal ref struct DirectoryJsonReader
 
         for (var index = 0; Next() != JsonTokenType.EndArray; index++)
         {
+            places.Add(Place(_reader.TokenStartIndex));
             into.Add(_reader.TokenType == JsonTokenType.Null ? null : ReadIntegration($"Integrations[{index}]"));
         }
     }
@@ -259,16 +263,19 @@ internal ref struct DirectoryJsonReader
 
     private readonly FormatException Error(string message) => Error(message, _reader.TokenStartIndex);
 
-    private readonly FormatException Error(string message, long offset)
+    private readonly FormatException Error(string message, long offset) => new($"{Place(offset)}: {message}");
+
+    /// <summary>The file, 1-based line and column of a byte offset, as every message of this reader starts.</summary>
+    private readonly string Place(long offset)
     {
         var before = _json[..(int)Math.Min(offset, _json.Length)];
         var lineStart = before.LastIndexOf((byte)'\n') + 1;
         var line = before.Count((byte)'\n') + 1;
-        return new FormatException($"{_source} line {line}, column {Characters(before[lineStart..]) + 1}: {message}");
+        return $"{_source} line {line}, column {Characters(before[lineStart..]) + 1}";
     }
 
     /// <summary>The byte offset and the 1-based line and character column of a tokenizer position.</summary>
-    private static (long Offset, long Line, long Column) Position(ReadOnlySpan<byte> json, long line, long bytePositionInLine)
+    internal static (long Offset, long Line, long Column) Position(ReadOnlySpan<byte> json, long line, long bytePositionInLine)
     {
         var lineStart = 0;
         for (var i = 0L; i < line; i++)
@@ -302,7 +309,7 @@ internal ref struct DirectoryJsonReader
         return count;
     }
 
-    private static string WithoutPosition(string message)
+    internal static string WithoutPosition(string message)
     {
         var at = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         return (at < 0 ? message : message[..at]).TrimEnd(' ', '|', '.') + ".";

@@ -19,12 +19,18 @@ public sealed class IntegrationDirectory
     private readonly Dictionary<long, DirectoryOrganization> _organizations;
     private readonly Dictionary<long, DirectoryIntegration> _integrations;
     private readonly Dictionary<(string Provider, string ExternalId), DirectoryIntegration> _integrationsByExternalId;
+    private readonly Dictionary<long, string> _organizationPlaces = [];
 
     private IntegrationDirectory(DirectoryDocument document, string revision)
     {
         Revision = revision;
         var organizations = document.Organizations.Select(o => o!).ToDictionary(o => o.Id);
         _organizations = organizations;
+        for (var i = 0; i < document.OrganizationPlaces.Count; i++)
+        {
+            _organizationPlaces[document.Organizations[i]!.Id] = document.OrganizationPlaces[i];
+        }
+
         _integrations = document.Integrations.Select(i => i!).ToDictionary(i => i.Id);
         _integrationsByExternalId = document.Integrations.Select(i => i!)
             .ToDictionary(i => (i.Provider!, i.ExternalId!), ProviderAndExternalIdComparer.Instance);
@@ -94,14 +100,45 @@ public sealed class IntegrationDirectory
             .ToArray();
     }
 
-    /// <summary>Parses and validates a directory file; the error names the file position or the offending entry.</summary>
+    /// <summary>
+    /// Parses and validates a directory file; the error names the file position of the offending entry, every problem
+    /// of the file separated by <c>"; "</c>.
+    /// </summary>
     public static IntegrationDirectory Parse(ReadOnlySpan<byte> utf8Json, string source = "directory.json")
     {
-        var document = DirectoryJsonReader.Read(utf8Json, source);
-        Validate(document);
-        var revision = Convert.ToHexStringLower(SHA256.HashData(utf8Json))[..16];
-        return new IntegrationDirectory(document, revision);
+        var (directory, problems) = Check(utf8Json, source);
+        return directory ?? throw new FormatException(string.Join("; ", problems));
     }
+
+    /// <summary>The directory, or null and every problem found (a syntax error is the only one reported when there is one).</summary>
+    internal static (IntegrationDirectory? Directory, IReadOnlyList<string> Problems) Check(ReadOnlySpan<byte> utf8Json, string source)
+    {
+        DirectoryDocument document;
+        try
+        {
+            document = DirectoryJsonReader.Read(utf8Json, source);
+        }
+        catch (FormatException ex)
+        {
+            return (null, [ex.Message]);
+        }
+
+        var problems = Validate(document);
+        if (problems.Count > 0)
+        {
+            return (null, problems);
+        }
+
+        var revision = Convert.ToHexStringLower(SHA256.HashData(utf8Json))[..16];
+        return (new IntegrationDirectory(document, revision), []);
+    }
+
+    /// <summary>Active organizations per region, sorted by region.</summary>
+    internal SortedDictionary<string, int> ActiveOrganizationCounts()
+        => new(_activeOrganizationsByRegion.ToDictionary(p => p.Key, p => p.Value.Length), StringComparer.Ordinal);
+
+    /// <summary>Where the organization is written in the file (<c>directory.json line 3, column 5</c>), when it was read from one.</summary>
+    internal string? PlaceOf(long organizationId) => _organizationPlaces.GetValueOrDefault(organizationId);
 
     private static RegionResolution ResolutionOf(DirectoryIntegration integration, Dictionary<long, DirectoryOrganization> organizations)
     {
@@ -110,99 +147,99 @@ public sealed class IntegrationDirectory
             return new RegionResolution(ResolutionKind.NoActiveOrganization, [], integration.Id);
         }
 
-        var regions = integration.Organizations!
+        var active = integration.Organizations!
             .Select(id => organizations[id])
             .Where(o => DirectoryStatus.IsActive(o.Status))
-            .Select(o => o.Region!)
-            .Distinct(StringComparer.Ordinal)
-            .Order(StringComparer.Ordinal)
+            .Select(o => new OrganizationRegion(o.Id, o.Slug, o.Region!))
             .ToArray();
+        var regions = active.Select(o => o.Region).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
 
         return regions.Length == 0
             ? new RegionResolution(ResolutionKind.NoActiveOrganization, [], integration.Id)
-            : new RegionResolution(ResolutionKind.Found, Array.AsReadOnly(regions), integration.Id);
+            : new RegionResolution(ResolutionKind.Found, Array.AsReadOnly(regions), integration.Id) { Organizations = Array.AsReadOnly(active) };
     }
 
-    private static void Validate(DirectoryDocument document)
+    /// <summary>Every inconsistency of the document, each starting with the file position of its entry.</summary>
+    private static List<string> Validate(DirectoryDocument document)
     {
+        var problems = new List<string>();
         var organizationIds = new HashSet<long>();
         foreach (var (organization, index) in document.Organizations.Select((o, i) => (o, i)))
         {
-            var where = $"Organizations[{index}]";
+            var where = At(document.OrganizationPlaces, index) + $"Organizations[{index}]";
             if (organization is null)
             {
-                throw new FormatException($"{where} is null");
+                problems.Add($"{where} is null");
+                continue;
             }
 
             if (!organizationIds.Add(organization.Id))
             {
-                throw new FormatException($"{where}: duplicate organization id {organization.Id}");
+                problems.Add($"{where}: duplicate organization id {organization.Id}");
             }
 
             if (string.IsNullOrWhiteSpace(organization.Region))
             {
-                throw new FormatException($"{where} (id {organization.Id}): Region is required");
+                problems.Add($"{where} (id {organization.Id}): Region is required");
             }
 
-            ValidateStatus(organization.Status, $"{where} (id {organization.Id})");
+            ValidateStatus(problems, organization.Status, $"{where} (id {organization.Id})");
         }
 
         var integrationIds = new HashSet<long>();
         var externalIds = new HashSet<(string, string)>(ProviderAndExternalIdComparer.Instance);
         foreach (var (integration, index) in document.Integrations.Select((x, i) => (x, i)))
         {
-            var where = $"Integrations[{index}]";
+            var where = At(document.IntegrationPlaces, index) + $"Integrations[{index}]";
             if (integration is null)
             {
-                throw new FormatException($"{where} is null");
+                problems.Add($"{where} is null");
+                continue;
             }
 
             if (!integrationIds.Add(integration.Id))
             {
-                throw new FormatException($"{where}: duplicate integration id {integration.Id}");
+                problems.Add($"{where}: duplicate integration id {integration.Id}");
             }
 
+            ValidateStatus(problems, integration.Status, $"{where} (id {integration.Id})");
             if (string.IsNullOrWhiteSpace(integration.Provider) || string.IsNullOrWhiteSpace(integration.ExternalId))
             {
-                throw new FormatException($"{where} (id {integration.Id}): Provider and ExternalId are required");
+                problems.Add($"{where} (id {integration.Id}): Provider and ExternalId are required");
             }
-
-            ValidateStatus(integration.Status, $"{where} (id {integration.Id})");
-
-            if (!externalIds.Add((integration.Provider, integration.ExternalId)))
+            else if (!externalIds.Add((integration.Provider, integration.ExternalId)))
             {
-                throw new FormatException(
-                    $"{where}: {integration.Provider} integration '{integration.ExternalId}' is listed twice");
+                problems.Add($"{where}: {integration.Provider} integration '{integration.ExternalId}' is listed twice");
             }
 
             // Without the list every webhook of the integration would fail; [] says "installed by no organization".
             if (integration.Organizations is null)
             {
-                throw new FormatException(
+                problems.Add(
                     $"{where} (id {integration.Id}): Organizations is required (the ids of the organizations that installed it, [] for none)");
+                continue;
             }
 
-            foreach (var organizationId in integration.Organizations)
+            foreach (var organizationId in integration.Organizations.Where(id => !organizationIds.Contains(id)))
             {
-                if (!organizationIds.Contains(organizationId))
-                {
-                    throw new FormatException($"{where} (id {integration.Id}): organization {organizationId} is not in Organizations");
-                }
+                problems.Add($"{where} (id {integration.Id}): organization {organizationId} is not in Organizations");
             }
         }
+
+        return problems;
     }
 
-    private static void ValidateStatus(string? status, string where)
+    private static string At(IReadOnlyList<string> places, int index) => index < places.Count ? places[index] + ": " : "";
+
+    private static void ValidateStatus(List<string> problems, string? status, string where)
     {
         if (string.IsNullOrWhiteSpace(status))
         {
-            throw new FormatException($"{where}: Status is required");
+            problems.Add($"{where}: Status is required");
         }
-
-        if (!DirectoryStatus.IsKnown(status))
+        else if (!DirectoryStatus.IsKnown(status))
         {
-            throw new FormatException(
-                $"{where}: unknown Status '{status}' (expected one of {string.Join(", ", DirectoryStatus.Known)})");
+            problems.Add($"{where}: unknown Status '{status}' (expected one of {string.Join(", ", DirectoryStatus.Known)})");
         }
     }
 

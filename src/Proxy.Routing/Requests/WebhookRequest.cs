@@ -36,6 +36,8 @@ public sealed class WebhookRequest
 
     public bool IsForm => MediaTypeIs("application/x-www-form-urlencoded");
 
+    public bool IsMultipartForm => MediaTypeIs("multipart/form-data");
+
     public string? Header(string name) => Headers.TryGetValue(name, out var values) && values.Count > 0 ? values[0] : null;
 
     private bool MediaTypeIs(string mediaType)

@@ -16,6 +16,13 @@ public sealed class DiscordSignatureVerifier(IOptionsMonitor<ProviderSecretsOpti
 
     public IReadOnlyCollection<string> Providers { get; } = ["discord"];
 
+    /// <summary>Discord signs interactions only; the link, unlink and configure pages are opened by a browser.</summary>
+    public bool Signs(string provider, WebhookRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return WebhookPath.EndpointAfterProvider(request.Path).Equals("interactions", StringComparison.OrdinalIgnoreCase);
+    }
+
     public SignatureVerdict Verify(string provider, WebhookRequest request, DateTimeOffset now, out string? reason)
     {
         ArgumentNullException.ThrowIfNull(request);

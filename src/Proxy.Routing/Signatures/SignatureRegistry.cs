@@ -12,8 +12,11 @@ public sealed class SignatureRegistry(IEnumerable<IWebhookSignatureVerifier> ver
     public SignatureVerdict Verify(string provider, WebhookRequest request, DateTimeOffset now, out string? reason)
     {
         reason = null;
-        return _byProvider.TryGetValue(provider, out var verifier)
-            ? verifier.Verify(provider, request, now, out reason)
-            : SignatureVerdict.NotConfigured;
+        if (!_byProvider.TryGetValue(provider, out var verifier))
+        {
+            return SignatureVerdict.NotConfigured;
+        }
+
+        return verifier.Signs(provider, request) ? verifier.Verify(provider, request, now, out reason) : SignatureVerdict.NotSigned;
     }
 }

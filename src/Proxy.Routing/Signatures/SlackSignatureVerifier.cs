@@ -13,6 +13,15 @@ public sealed class SlackSignatureVerifier(IOptionsMonitor<ProviderSecretsOption
 {
     public IReadOnlyCollection<string> Providers { get; } = ["slack", "slack_staging"];
 
+    /// <summary>Slack signs what its servers send: commands, actions, events and options loads.</summary>
+    public bool Signs(string provider, WebhookRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var endpoint = WebhookPath.EndpointAfterProvider(request.Path);
+        return endpoint.Equals("commands", StringComparison.OrdinalIgnoreCase) || endpoint.Equals("action", StringComparison.OrdinalIgnoreCase)
+            || endpoint.Equals("event", StringComparison.OrdinalIgnoreCase) || endpoint.Equals("options-load", StringComparison.OrdinalIgnoreCase);
+    }
+
     public SignatureVerdict Verify(string provider, WebhookRequest request, DateTimeOffset now, out string? reason)
     {
         ArgumentNullException.ThrowIfNull(request);

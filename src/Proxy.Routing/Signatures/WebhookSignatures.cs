@@ -6,6 +6,9 @@ public enum SignatureVerdict
 {
     /// <summary>No secret is configured for this provider: the region verifies it, as it always does.</summary>
     NotConfigured,
+
+    /// <summary>The provider does not sign this endpoint (a browser page such as an identity link): nothing to check.</summary>
+    NotSigned,
     Valid,
     Invalid,
 }
@@ -15,6 +18,12 @@ public interface IWebhookSignatureVerifier
 {
     /// <summary>The provider keys this verifier serves.</summary>
     IReadOnlyCollection<string> Providers { get; }
+
+    /// <summary>
+    /// True for the endpoints the provider signs (webhooks, interactions, commands...). Pages a browser opens carry no
+    /// signature and are never checked, whatever secret is set.
+    /// </summary>
+    bool Signs(string provider, WebhookRequest request) => true;
 
     SignatureVerdict Verify(string provider, WebhookRequest request, DateTimeOffset now, out string? reason);
 }

@@ -36,10 +36,10 @@ public sealed class BillingMetricsTests(RedisServer redis)
         consumed.LastMeasurement!.Tags.Should().Contain(new KeyValuePair<string, object?>("messaging.system", "redis"))
             .And.Contain(new KeyValuePair<string, object?>("messaging.destination.name", harness.Options.Redis.InputStream))
             .And.Contain(new KeyValuePair<string, object?>("messaging.consumer.group.name", "billing-metrics-consumer"));
-        outcomes.GetMeasurementSnapshot().ContainsTags("category").Should().HaveCount(3);
-        outcomes.GetMeasurementSnapshot().Where(m => m.Tags["category"] as string == "transaction").EvaluateAsCounter().Should().Be(2);
-        outcomes.GetMeasurementSnapshot().Where(m => m.Tags["category"] as string == "span").EvaluateAsCounter().Should().Be(1);
-        outcomes.LastMeasurement!.Tags["outcome"].Should().Be("accepted");
+        outcomes.GetMeasurementSnapshot().ContainsTags("proxy.billing.category").Should().HaveCount(3);
+        outcomes.GetMeasurementSnapshot().Where(m => m.Tags["proxy.billing.category"] as string == "transaction").EvaluateAsCounter().Should().Be(2);
+        outcomes.GetMeasurementSnapshot().Where(m => m.Tags["proxy.billing.category"] as string == "span").EvaluateAsCounter().Should().Be(1);
+        outcomes.LastMeasurement!.Tags["proxy.billing.outcome"].Should().Be("accepted");
         quantity.GetMeasurementSnapshot().EvaluateAsCounter().Should().Be(12);
         deadLetters.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["error.type"].Should().Be("wrong_type");
         events.GetMeasurementSnapshot().EvaluateAsCounter().Should().Be(1);

@@ -91,7 +91,7 @@ public sealed class MailboxNamerTests(RedisServer redis) : IClassFixture<RedisSe
 
         await NameAsync(namer, 4);
 
-        routing.GetMeasurementSnapshot().Select(m => (m.Tags["provider"], m.Tags["bucketed"]))
-            .Should().Equal(("github", "false"), ("github", "false"), ("github", "false"), ("github", "true"));
+        routing.GetMeasurementSnapshot().Select(m => (m.Tags["proxy.provider"], m.Tags["proxy.mailbox.bucketed"]))
+            .Should().Equal(("github", false), ("github", false), ("github", false), ("github", true));
     }
 }

@@ -35,7 +35,7 @@ public sealed class LaneErrorTests
 
         delivery.Calls.Select(c => c.Entry.DeliveryId).Should().BeEquivalentTo(healthy.Select(e => e.DeliveryId));
         errors.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags.Should().Contain(
-            [new("stage", stage), new KeyValuePair<string, object?>("region", "us")]);
+            [new("proxy.mailbox.stage", stage), new KeyValuePair<string, object?>("proxy.region", "us")]);
         (await harness.Store.ListMailboxesAsync(10, Ct)).Should().ContainSingle("the broken lane keeps its entry for a later pass")
             .Which.Lane.Should().Be(broken);
     }
@@ -59,6 +59,15 @@ public sealed class LaneErrorTests
 
         public Task<IReadOnlyList<MailboxEntry>> PeekAsync(MailboxLane lane, int count, CancellationToken cancellationToken = default)
             => Fail(lane, "drain", () => inner.PeekAsync(lane, count, cancellationToken));
+
+        public Task<IReadOnlyList<MailboxEntry>> PeekDueAsync(MailboxLane lane, int count, CancellationToken cancellationToken = default)
+            => Fail(lane, "drain", () => inner.PeekDueAsync(lane, count, cancellationToken));
+
+        public Task<MailboxLaneChange> RetryNowAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
+            => inner.RetryNowAsync(mailbox, region, cancellationToken);
+
+        public Task<MailboxLaneChange> PurgeLanesAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
+            => inner.PurgeLanesAsync(mailbox, region, cancellationToken);
 
         public Task<bool> RescheduleAsync(MailboxLease lease, string deliveryId, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken = default)
             => inner.RescheduleAsync(lease, deliveryId, nextAttemptAt, cancellationToken);

@@ -124,9 +124,9 @@ public sealed class MailboxDrainerTests
         var dead = (await harness.Store.ListDeadLettersAsync(null, 10, Ct)).Single();
         dead.Entry.DeliveryId.Should().Be(entries[0].DeliveryId);
         dead.Cause.Should().Be(new DeadLetterCause(reason, status, null));
-        deliveries.GetMeasurementSnapshot().Select(m => m.Tags["outcome"]).Should().Equal("dropped", "ok");
+        deliveries.GetMeasurementSnapshot().Select(m => m.Tags["proxy.outcome"]).Should().Equal("dropped", "ok");
         failures.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags.Should().Contain(
-            [new KeyValuePair<string, object?>("reason", reason), new KeyValuePair<string, object?>("region", "us")]);
+            [new KeyValuePair<string, object?>("error.type", reason), new KeyValuePair<string, object?>("proxy.region", "us")]);
     }
 
     [Theory]
@@ -151,7 +151,7 @@ public sealed class MailboxDrainerTests
         var stored = (await harness.Store.PeekAsync(entry.Lane, 1, Ct)).Single();
         stored.Attempts.Should().Be(1);
         stored.NextAttemptAt.Should().Be(Start.AddMinutes(4.2));
-        failures.LastMeasurement!.Tags["reason"].Should().Be(reason);
+        failures.LastMeasurement!.Tags["error.type"].Should().Be(reason);
         (await harness.Store.ListDeadLettersAsync(null, 10, Ct)).Should().BeEmpty();
     }
 

@@ -89,7 +89,7 @@ public sealed class ReplicaDrainTests(RedisServer redis) : IClassFixture<RedisSe
         delivery.Calls.Select(c => c.Entry.DeliveryId).Should().BeEquivalentTo(expected.Select(e => e.DeliveryId));
         (await harness.Store.GetStatsAsync(Ct)).Should().Be(new MailboxStats(0, 0, null));
         var counted = observed.Orphans.GetMeasurementSnapshot().Should().ContainSingle().Subject;
-        counted.Tags.Should().Contain(new KeyValuePair<string, object?>("reason", "missing"));
+        counted.Tags.Should().Contain(new KeyValuePair<string, object?>("error.type", "missing"));
         observed.Log.Collector.GetSnapshot().Should().ContainSingle(r => r.Level == LogLevel.Warning && r.Message.Contains(poisoned.DeliveryId));
     }
 

@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using static Proxy.Mailbox.Tests.TestEntries;
 
@@ -17,15 +18,21 @@ public abstract class MailboxStoreContract : IAsyncLifetime
 
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>Another instance over the same data: a second replica, or the same node after a restart.</summary>
-    private protected abstract IMailboxStore CreateStore();
+    /// <summary>
+    /// Another instance over the same data: a second replica, or the same node after a restart. Without an ordering
+    /// every lane is strict.
+    /// </summary>
+    private protected abstract IMailboxStore CreateStore(MailboxOrdering? ordering = null);
 
-    private protected IMailboxStore Open()
+    private protected IMailboxStore Open(MailboxOrdering? ordering = null)
     {
-        var store = CreateStore();
+        var store = CreateStore(ordering);
         _stores.Add(store);
         return store;
     }
+
+    /// <summary>The shipped defaults: GitHub, GitLab and Bitbucket due-head, everything else (jira) strict.</summary>
+    private static MailboxOrdering Defaults => MailboxOrdering.Of(MailboxOrdering.Defaults());
 
     /// <summary>
     /// Lets time pass for the app (its <see cref="TimeProvider"/>) and for the store's own clock where it keeps one
@@ -36,6 +43,9 @@ public abstract class MailboxStoreContract : IAsyncLifetime
         Time.Advance(elapsed);
         return Task.CompletedTask;
     }
+
+    /// <summary>Shared bodies kept by the store (SQLite rows of <c>mailbox_bodies</c>, Redis <c>:b:</c> hashes).</summary>
+    private protected abstract Task<long> CountSharedBodiesAsync();
 
     public virtual ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
@@ -360,5 +370,236 @@ public abstract class MailboxStoreContract : IAsyncLifetime
         (await restarted.TryClaimAsync(kept.Lane, s_lease, Ct)).Should().BeNull("the lease survives too");
         (await restarted.ListDeadLettersAsync(null, 10, Ct)).Single().Entry.DeliveryId.Should().Be(dead.DeliveryId);
         (await restarted.GetStatsAsync(Ct)).Should().Be(new MailboxStats(1, 1, Start));
+    }
+
+    [Fact]
+    public async Task Concurrent_appends_are_all_stored_and_each_lane_keeps_the_order_of_its_caller()
+    {
+        // 8 mailboxes appended at the same time, each by one caller in sequence, each webhook for two regions.
+        const int Mailboxes = 8;
+        const int PerMailbox = 25;
+        var appended = new List<string>[Mailboxes];
+        await Task.WhenAll(Enumerable.Range(0, Mailboxes).Select(m => Task.Run(async () =>
+        {
+            appended[m] = [];
+            for (var i = 0; i < PerMailbox; i++)
+            {
+                var entries = MailboxEntry.ForRegions($"github:{m}", ["de", "us"], "POST", "/extensions/github/webhook/",
+                    [new("X-GitHub-Event", "push")], Encoding.UTF8.GetBytes($"{m}/{i}"), Start.AddSeconds(i));
+                await Store.AppendAsync(entries, Ct);
+                appended[m].Add($"{m}/{i}");
+            }
+        }, Ct)));
+
+        var reopened = Open();
+        for (var m = 0; m < Mailboxes; m++)
+        {
+            foreach (var region in new[] { "de", "us" })
+            {
+                var lane = await reopened.PeekAsync(new MailboxLane($"github:{m}", region), PerMailbox + 1, Ct);
+                lane.Select(e => Encoding.UTF8.GetString(e.Body.Span)).Should().Equal(appended[m], $"lane github:{m}/{region} has every append, in order");
+                lane.Should().OnlyContain(e => e.Headers.Single().Value == "push");
+            }
+        }
+
+        (await reopened.GetStatsAsync(Ct)).Pending.Should().Be(Mailboxes * PerMailbox * 2);
+    }
+
+    [Fact]
+    public async Task A_webhook_for_three_regions_keeps_one_body_until_its_last_entry_is_delivered_or_purged()
+    {
+        var body = AwkwardBytes();
+        var delivered = MailboxEntry.ForRegions("github:7", ["de", "eu", "us"], "POST", "/extensions/github/webhook/?a=1",
+            [new("Content-Type", "application/json"), new("X-GitHub-Event", "push")], body, Start);
+        var kept = MailboxEntry.ForRegions("github:8", ["de", "eu", "us"], "POST", "/extensions/github/webhook/",
+            [new("X-GitHub-Event", "issues")], "kept"u8.ToArray(), Start);
+        await Store.AppendAsync(delivered, Ct);
+        await Store.AppendAsync(kept, Ct);
+
+        (await CountSharedBodiesAsync()).Should().Be(2, "one body per webhook, not one per region");
+        foreach (var entry in delivered)
+        {
+            var read = (await Store.PeekAsync(entry.Lane, 10, Ct)).Single();
+            read.Body.ToArray().Should().Equal(body, $"region {entry.Region} reads the whole body");
+            read.Headers.Should().Equal(entry.Headers);
+            read.PathAndQuery.Should().Be("/extensions/github/webhook/?a=1");
+        }
+
+        (await Store.AckAsync(delivered[0].Lane, delivered[0].DeliveryId, Ct)).Should().BeTrue();
+        (await Store.AckAsync(delivered[1].Lane, delivered[1].DeliveryId, Ct)).Should().BeTrue();
+        (await CountSharedBodiesAsync()).Should().Be(2, "us still needs the first body");
+        (await Store.PeekAsync(delivered[2].Lane, 10, Ct)).Single().Body.ToArray().Should().Equal(body);
+        (await Store.AckAsync(delivered[2].Lane, delivered[2].DeliveryId, Ct)).Should().BeTrue();
+        (await CountSharedBodiesAsync()).Should().Be(1, "the first body went with its last entry");
+
+        // A dead letter keeps the body as long as it exists, replayed or not.
+        (await Store.AckAsync(kept[0].Lane, kept[0].DeliveryId, Ct)).Should().BeTrue();
+        (await Store.DeadLetterAsync(kept[1].Lane, kept[1].DeliveryId, new DeadLetterCause("not_found", 404, null), Ct)).Should().BeTrue();
+        (await Store.AckAsync(kept[2].Lane, kept[2].DeliveryId, Ct)).Should().BeTrue();
+        (await CountSharedBodiesAsync()).Should().Be(1);
+        var letter = (await Store.ListDeadLettersAsync("github:8", 10, Ct)).Single();
+        letter.Entry.Body.ToArray().Should().Equal("kept"u8.ToArray());
+        letter.Entry.Headers.Should().Equal(kept[1].Headers);
+        (await Store.ListDeadLettersAsync(null, 10, Ct)).Single().Entry.Body.ToArray().Should().Equal("kept"u8.ToArray());
+        (await Store.ReplayDeadLetterAsync(kept[1].DeliveryId, Ct)).Should().BeTrue();
+        (await Store.PeekAsync(kept[1].Lane, 10, Ct)).Single().Body.ToArray().Should().Equal("kept"u8.ToArray());
+        (await Store.DeadLetterAsync(kept[1].Lane, kept[1].DeliveryId, new DeadLetterCause("not_found", 404, null), Ct)).Should().BeTrue();
+        (await CountSharedBodiesAsync()).Should().Be(1);
+        (await Store.PurgeDeadLetterAsync(kept[1].DeliveryId, Ct)).Should().BeTrue();
+        (await CountSharedBodiesAsync()).Should().Be(0, "the body went with the purged dead letter, its last reference");
+    }
+
+    [Fact]
+    public async Task A_webhook_for_one_region_keeps_its_body_in_its_entry()
+    {
+        var entry = Entry("github:1", "us", Start, body: "alone");
+        await Store.AppendAsync([entry], Ct);
+
+        (await CountSharedBodiesAsync()).Should().Be(0);
+        (await Store.PeekAsync(entry.Lane, 10, Ct)).Single().Body.ToArray().Should().Equal("alone"u8.ToArray());
+    }
+
+    [Fact]
+    public async Task Due_head_a_failing_head_does_not_block_later_github_entries_it_does_for_a_strict_provider()
+    {
+        var store = Open(Defaults);
+        var github = new[] { Entry("github:1", "us", Start), Entry("github:1", "us", Start), Entry("github:1", "us", Start) };
+        var jira = new[] { Entry("jira:1", "us", Start), Entry("jira:1", "us", Start), Entry("jira:1", "us", Start) };
+        foreach (var entry in github.Concat(jira))
+        {
+            await store.AppendAsync([entry], Ct);
+        }
+
+        // Each lane's head fails once and goes into backoff.
+        foreach (var head in new[] { github[0], jira[0] })
+        {
+            var lease = (await store.TryClaimAsync(head.Lane, s_lease, Ct))!;
+            (await store.RescheduleAsync(lease, head.DeliveryId, Start.AddMinutes(4.2), Ct)).Should().BeTrue();
+            await store.ReleaseAsync(lease, Ct);
+        }
+
+        (await store.GetDueLanesAsync(10, Ct)).Should().Equal([github[0].Lane], "the github lane has due entries behind its failing head; the jira lane's head blocks it");
+        (await store.TryClaimAsync(jira[0].Lane, s_lease, Ct)).Should().BeNull("a strict lane is due only when its head is");
+        (await store.PeekDueAsync(jira[0].Lane, 10, Ct)).Select(e => e.DeliveryId).Should().Equal([jira[1].DeliveryId, jira[2].DeliveryId],
+            "peeking for due entries does not change the ordering; the drainer of a strict lane never asks");
+        var claimed = await store.TryClaimAsync(github[0].Lane, s_lease, Ct);
+        claimed.Should().NotBeNull("a due-head lane is due when any of its entries is");
+        (await store.PeekDueAsync(github[0].Lane, 10, Ct)).Select(e => e.DeliveryId).Should().Equal(github[1].DeliveryId, github[2].DeliveryId);
+        (await store.PeekAsync(github[0].Lane, 10, Ct)).Select(e => e.DeliveryId).Should().Equal(github.Select(e => e.DeliveryId), "the lane keeps its order");
+
+        (await store.AckAsync(github[1].Lane, github[1].DeliveryId, Ct)).Should().BeTrue();
+        (await store.AckAsync(github[2].Lane, github[2].DeliveryId, Ct)).Should().BeTrue();
+        await store.ReleaseAsync(claimed!, Ct);
+
+        (await store.GetDueLanesAsync(10, Ct)).Should().BeEmpty("only entries in backoff are left");
+        (await store.TryClaimAsync(github[0].Lane, s_lease, Ct)).Should().BeNull();
+        (await store.GetStatsAsync(Ct)).Should().Be(new MailboxStats(4, 0, Start));
+        (await store.ListMailboxesAsync(10, Ct)).Should().Contain(s => s.Lane == github[0].Lane && s.Depth == 1 && s.HeadAttempts == 1);
+
+        await PassTimeAsync(TimeSpan.FromMinutes(4.2));
+        (await store.GetDueLanesAsync(10, Ct)).Should().BeEquivalentTo([github[0].Lane, jira[0].Lane]);
+        (await store.PeekDueAsync(github[0].Lane, 10, Ct)).Select(e => e.DeliveryId).Should().Equal(github[0].DeliveryId);
+    }
+
+    [Fact]
+    public async Task A_due_head_lane_whose_entries_all_wait_is_next_due_at_its_earliest_retry()
+    {
+        var store = Open(Defaults);
+        var first = Entry("gitlab:7", "us", Start);
+        var second = Entry("gitlab:7", "us", Start);
+        await store.AppendAsync([first], Ct);
+        await store.AppendAsync([second], Ct);
+        var lease = (await store.TryClaimAsync(first.Lane, s_lease, Ct))!;
+        await store.RescheduleAsync(lease, first.DeliveryId, Start.AddMinutes(10), Ct);
+        await store.RescheduleAsync(lease, second.DeliveryId, Start.AddMinutes(5), Ct);
+        await store.ReleaseAsync(lease, Ct);
+
+        await PassTimeAsync(TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1));
+        (await store.GetDueLanesAsync(10, Ct)).Should().BeEmpty();
+        await PassTimeAsync(TimeSpan.FromSeconds(1));
+
+        (await store.GetDueLanesAsync(10, Ct)).Should().Equal(first.Lane);
+        (await store.TryClaimAsync(first.Lane, s_lease, Ct)).Should().NotBeNull("the later entry's retry is due before the head's");
+        (await store.PeekDueAsync(first.Lane, 10, Ct)).Select(e => e.DeliveryId).Should().Equal(second.DeliveryId);
+    }
+
+    [Fact]
+    public async Task Retry_now_makes_every_waiting_entry_of_a_mailbox_due_at_once_with_its_attempts_kept()
+    {
+        var store = Open(Defaults);
+        var strict = Entry("jira:1", "us", Start);
+        var strictNext = Entry("jira:1", "us", Start);
+        var other = Entry("jira:1", "de", Start);
+        var untouched = Entry("jira:2", "us", Start);
+        await store.AppendAsync([strict], Ct);
+        await store.AppendAsync([strictNext], Ct);
+        await store.AppendAsync([other], Ct);
+        await store.AppendAsync([untouched], Ct);
+        foreach (var waiting in new[] { strict, other, untouched })
+        {
+            var lease = (await store.TryClaimAsync(waiting.Lane, s_lease, Ct))!;
+            await store.RescheduleAsync(lease, waiting.DeliveryId, Start.AddMinutes(4.2), Ct);
+            await store.RescheduleAsync(lease, waiting.DeliveryId, Start.AddMinutes(30), Ct);
+            await store.ReleaseAsync(lease, Ct);
+        }
+
+        await PassTimeAsync(TimeSpan.FromMinutes(1));
+        (await store.GetDueLanesAsync(10, Ct)).Should().BeEmpty();
+
+        var one = await store.RetryNowAsync("jira:1", "us", Ct);
+        one.Should().Be(new MailboxLaneChange(1, 1));
+        (await store.GetDueLanesAsync(10, Ct)).Should().Equal(strict.Lane);
+        var head = (await store.PeekAsync(strict.Lane, 1, Ct)).Single();
+        head.Attempts.Should().Be(2, "retrying now clears the backoff, not the count");
+        head.NextAttemptAt.Should().Be(Start.AddMinutes(1));
+        (await store.TryClaimAsync(strict.Lane, s_lease, Ct)).Should().NotBeNull();
+
+        (await store.RetryNowAsync("jira:1", null, Ct)).Should().Be(new MailboxLaneChange(2, 1), "both lanes of the mailbox; only de still waited");
+        (await store.GetDueLanesAsync(10, Ct)).Should().Equal([other.Lane], "us is leased now");
+        (await store.PeekAsync(untouched.Lane, 1, Ct)).Single().NextAttemptAt.Should().Be(Start.AddMinutes(30), "another mailbox is left alone");
+        (await store.RetryNowAsync("jira:404", null, Ct)).Should().Be(new MailboxLaneChange(0, 0));
+    }
+
+    [Fact]
+    public async Task Purge_deletes_every_pending_entry_of_a_mailbox_and_a_leased_lane_holder_finds_them_gone()
+    {
+        var store = Open(Defaults);
+        var inFlight = Entry("github:1", "us", Start);
+        var behind = Entry("github:1", "us", Start);
+        var failing = Entry("github:1", "us", Start);
+        var otherRegion = Entry("github:1", "de", Start);
+        var kept = Entry("github:2", "us", Start);
+        foreach (var entry in new[] { inFlight, behind, failing, otherRegion, kept })
+        {
+            await store.AppendAsync([entry], Ct);
+        }
+
+        var dead = Entry("github:1", "us", Start);
+        await store.AppendAsync([dead], Ct);
+        await store.DeadLetterAsync(dead.Lane, dead.DeliveryId, new DeadLetterCause("not_found", 404, null), Ct);
+        var lease = (await store.TryClaimAsync(inFlight.Lane, s_lease, Ct))!;
+
+        (await store.PurgeLanesAsync("github:1", "de", Ct)).Should().Be(new MailboxLaneChange(1, 1));
+        (await store.PurgeLanesAsync("github:1", null, Ct)).Should().Be(new MailboxLaneChange(1, 3), "the leased lane is purged too");
+        (await store.PurgeLanesAsync("github:1", null, Ct)).Should().Be(new MailboxLaneChange(0, 0));
+
+        // What the drainer that held the lane writes when its sends come back: nothing, and nothing comes back.
+        (await store.AckAsync(inFlight.Lane, inFlight.DeliveryId, Ct)).Should().BeFalse();
+        (await store.RescheduleAsync(lease, failing.DeliveryId, Start.AddMinutes(4.2), Ct)).Should().BeFalse();
+        (await store.PostponeAsync(lease, failing.DeliveryId, Start.AddMinutes(9), Ct)).Should().BeFalse();
+        (await store.DeadLetterAsync(behind.Lane, behind.DeliveryId, new DeadLetterCause("not_found", 404, null), Ct)).Should().BeFalse();
+        await store.ReleaseAsync(lease, Ct);
+
+        (await store.PeekAsync(inFlight.Lane, 10, Ct)).Should().BeEmpty();
+        (await store.PeekDueAsync(inFlight.Lane, 10, Ct)).Should().BeEmpty();
+        (await store.ListDeadLettersAsync(null, 10, Ct)).Select(d => d.Entry.DeliveryId).Should().Equal([dead.DeliveryId], "dead letters are not pending entries");
+        (await store.ListMailboxesAsync(10, Ct)).Select(s => s.Lane).Should().Equal(kept.Lane);
+        (await store.GetDueLanesAsync(10, Ct)).Should().Equal(kept.Lane);
+        (await store.GetStatsAsync(Ct)).Should().Be(new MailboxStats(1, 1, Start));
+
+        var later = Entry("github:1", "us", Start);
+        await store.AppendAsync([later], Ct);
+        (await store.GetDueLanesAsync(10, Ct)).Should().BeEquivalentTo([kept.Lane, later.Lane], "a purged lane takes new webhooks");
+        (await store.TryClaimAsync(later.Lane, s_lease, Ct)).Should().NotBeNull();
     }
 }

@@ -9,7 +9,25 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
 {
     private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..12];
 
-    private protected override IMailboxStore CreateStore() => new RedisMailboxStore(redis.Connection!, _prefix, Time);
+    private protected override IMailboxStore CreateStore(MailboxOrdering? ordering = null) => new RedisMailboxStore(redis.Connection!, _prefix, Time, ordering: ordering);
+
+    private protected override Task<long> CountSharedBodiesAsync() => CountKeysAsync(redis.Connection!, $"{_prefix}:{{*}}:b:*");
+
+    internal static async Task<long> CountKeysAsync(IConnectionMultiplexer connection, string pattern)
+    {
+        long count = 0;
+        foreach (var server in connection.GetServers().Where(s => !s.IsReplica))
+        {
+            await foreach (var _ in server.KeysAsync(pattern: pattern))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    private async Task<ConnectionMultiplexer> AdminAsync() => await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
 
     private protected override async Task PassTimeAsync(TimeSpan elapsed)
     {
@@ -56,7 +74,7 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
 
         var counted = observed.Orphans.GetMeasurementSnapshot().Should().ContainSingle().Subject;
         counted.Value.Should().Be(1);
-        counted.Tags.Should().Contain(new KeyValuePair<string, object?>("reason", "missing")).And.Contain(new KeyValuePair<string, object?>("region", "us"));
+        counted.Tags.Should().Contain(new KeyValuePair<string, object?>("error.type", "missing")).And.Contain(new KeyValuePair<string, object?>("proxy.region", "us"));
         observed.Log.Collector.GetSnapshot().Should().ContainSingle(r => r.Level == LogLevel.Warning && r.Message.Contains(gone.DeliveryId));
         (await observed.Store.ListDeadLettersAsync(null, 10, Ct)).Should().BeEmpty("there is nothing left to keep");
     }
@@ -112,7 +130,7 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
         letter.Cause.Reason.Should().Be(OrphanReasons.Damaged);
         (await observed.Store.ListDeadLettersAsync(damaged.Mailbox, 10, Ct)).Should().ContainSingle();
         observed.Orphans.GetMeasurementSnapshot().Should().ContainSingle()
-            .Which.Tags.Should().Contain(new KeyValuePair<string, object?>("reason", "damaged"));
+            .Which.Tags.Should().Contain(new KeyValuePair<string, object?>("error.type", "damaged"));
     }
 
     [Fact]
@@ -157,6 +175,64 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
     }
 
     [Fact]
+    public async Task Appends_waiting_while_a_flush_runs_go_together_in_the_next_one()
+    {
+        var store = (RedisMailboxStore)Store;
+        await store.AppendAsync([Entry("github:0", "us", Start)], Ct);
+        var before = store.Flushes;
+        using var admin = await AdminAsync();
+
+        // Redis holds every write for 300 ms: the first flush waits, and the 50 appends behind it queue up.
+        await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "PAUSE", "300", "WRITE");
+        var appends = Enumerable.Range(1, 50).Select(i => store.AppendAsync([Entry($"github:{i % 5}", "us", Start.AddSeconds(i))], Ct)).ToArray();
+        await Task.WhenAll(appends);
+
+        (store.Flushes - before).Should().BeInRange(1, 2, "the first append may have gone alone; every later one went in the next flush");
+        (await Store.GetStatsAsync(Ct)).Pending.Should().Be(51);
+    }
+
+    [Fact]
+    public async Task A_flush_that_redis_refuses_fails_every_caller_in_it_and_the_next_flush_works()
+    {
+        using var admin = await AdminAsync();
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        await Store.AppendAsync([Entry("github:0", "us", Start)], Ct);
+        await server.ConfigSetAsync("maxmemory", "1");
+        try
+        {
+            // Out of memory with noeviction: Redis refuses every write.
+            var appends = Enumerable.Range(0, 20).Select(i => Store.AppendAsync([Entry($"github:{i % 3}", "us", Start)], Ct)).ToArray();
+            foreach (var append in appends)
+            {
+                await append.Invoking(a => a).Should().ThrowAsync<RedisServerException>().WithMessage("*OOM*");
+            }
+        }
+        finally
+        {
+            await server.ConfigSetAsync("maxmemory", "0");
+        }
+
+        (await Store.GetStatsAsync(Ct)).Pending.Should().Be(1, "nothing of a refused flush was stored");
+        await Store.AppendAsync([Entry("github:1", "us", Start)], Ct);
+        (await Store.GetStatsAsync(Ct)).Pending.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task An_append_refused_in_a_shared_flush_fails_alone()
+    {
+        var stored = Entry("github:1", "us", Start);
+        await Store.AppendAsync([stored], Ct);
+
+        var good = Enumerable.Range(0, 10).Select(i => Store.AppendAsync([Entry($"github:{i}", "us", Start)], Ct)).ToList();
+        var duplicate = Store.AppendAsync([stored], Ct);
+        good.AddRange(Enumerable.Range(10, 10).Select(i => Store.AppendAsync([Entry($"github:{i}", "us", Start)], Ct)));
+
+        await duplicate.Invoking(a => a).Should().ThrowAsync<RedisServerException>().WithMessage("*duplicate delivery id*");
+        await Task.WhenAll(good);
+        (await Store.GetStatsAsync(Ct)).Pending.Should().Be(21);
+    }
+
+    [Fact]
     public async Task An_append_to_an_unreachable_redis_throws()
     {
         using var refused = new RefusedPort();
@@ -174,7 +250,9 @@ public sealed class RedisClusterMailboxStoreTests(RedisCluster cluster) : Mailbo
 {
     private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..12];
 
-    private protected override IMailboxStore CreateStore() => new RedisMailboxStore(cluster.Connection, _prefix, Time);
+    private protected override IMailboxStore CreateStore(MailboxOrdering? ordering = null) => new RedisMailboxStore(cluster.Connection, _prefix, Time, ordering: ordering);
+
+    private protected override Task<long> CountSharedBodiesAsync() => RedisMailboxStoreTests.CountKeysAsync(cluster.Connection, $"{_prefix}:{{*}}:b:*");
 
     private protected override async Task PassTimeAsync(TimeSpan elapsed)
     {

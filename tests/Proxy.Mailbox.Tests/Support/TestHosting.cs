@@ -28,13 +28,16 @@ internal sealed class DrainerHarness : IDisposable
     private readonly TempDirectory _directory = new();
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
 
-    public DrainerHarness(IMailboxDelivery delivery, Action<MailboxOptions>? configure = null, Func<TimeProvider, IMailboxStore>? store = null, FakeTimeProvider? time = null)
+    /// <param name="ordering">Given to the default SQLite store and to the drainer (a given store must have it too); null: every lane strict.</param>
+    public DrainerHarness(IMailboxDelivery delivery, Action<MailboxOptions>? configure = null, Func<TimeProvider, IMailboxStore>? store = null, FakeTimeProvider? time = null,
+        MailboxOrdering? ordering = null)
     {
         Time = time ?? new FakeTimeProvider(TestEntries.Start);
         configure?.Invoke(Options);
         Metrics = new MailboxMetrics(MeterFactory, Time);
-        Store = store?.Invoke(Time) ?? new SqliteMailboxStore(Path.Combine(_directory.Path, "mailbox.db"), SqliteDurability.Normal, Time, Metrics);
-        Drainer = new MailboxDrainer(Store, delivery, Signal, Metrics, new FixedOptionsMonitor<MailboxOptions>(Options), Time, NullLogger<MailboxDrainer>.Instance);
+        Store = store?.Invoke(Time) ?? new SqliteMailboxStore(Path.Combine(_directory.Path, "mailbox.db"), SqliteDurability.Normal, Time, Metrics, ordering);
+        Drainer = new MailboxDrainer(Store, delivery, Signal, Metrics, new FixedOptionsMonitor<MailboxOptions>(Options), Time, NullLogger<MailboxDrainer>.Instance,
+            ordering: ordering);
     }
 
     public FakeTimeProvider Time { get; }

@@ -26,9 +26,9 @@ public sealed class MailboxTelemetryTests
         await harness.RunOnceAsync();
 
         saved.GetMeasurementSnapshot().Sum(m => m.Value).Should().Be(2);
-        deliveries.GetMeasurementSnapshot().Select(m => $"{m.Tags["outcome"]}/{m.Tags["region"]}").Should().BeEquivalentTo(
+        deliveries.GetMeasurementSnapshot().Select(m => $"{m.Tags["proxy.outcome"]}/{m.Tags["proxy.region"]}").Should().BeEquivalentTo(
             ["retry/us", "ok/de", "ok/us"]);
-        failures.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags.Should().Contain(new KeyValuePair<string, object?>("reason", "server_error"));
+        failures.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags.Should().Contain(new KeyValuePair<string, object?>("error.type", "server_error"));
         duration.GetMeasurementSnapshot().Select(m => m.Tags["http.response.status_code"]).Should().BeEquivalentTo(new object[] { 503, 200, 200 });
         age.GetMeasurementSnapshot().Select(m => m.Value).Should().Contain(4.2 * 60, "the retried entry waited out its backoff");
     }
@@ -77,13 +77,13 @@ public sealed class MailboxTelemetryTests
 
         await harness.RunOnceAsync();
 
-        var span = spans.Should().ContainSingle(s => s.GetTagItem("mailbox.delivery.id") as string == entries[0].DeliveryId).Subject;
+        var span = spans.Should().ContainSingle(s => s.GetTagItem("messaging.message.id") as string == entries[0].DeliveryId).Subject;
         span.DisplayName.Should().Be(MailboxTelemetry.DeliverySpanName);
         span.TraceId.Should().NotBe(accepting.TraceId, "a delivery is a trace of its own");
         span.Links.Should().ContainSingle().Which.Context.Should().Match<ActivityContext>(c => c.TraceId == accepting.TraceId && c.SpanId == accepting.SpanId);
-        span.GetTagItem("mailbox.name").Should().Be("github:1");
-        span.GetTagItem("mailbox.region").Should().Be("us");
-        span.GetTagItem("mailbox.delivery.attempt").Should().Be(1);
+        span.GetTagItem("messaging.destination.name").Should().Be("github:1");
+        span.GetTagItem("proxy.region").Should().Be("us");
+        span.GetTagItem("proxy.mailbox.attempt").Should().Be(1);
         span.GetTagItem("http.response.status_code").Should().Be(404);
         span.GetTagItem("error.type").Should().Be("not_found");
         span.Status.Should().Be(ActivityStatusCode.Error);

@@ -104,7 +104,7 @@ public sealed class DuplicateSuppressionTests : IDisposable
         check.IsDuplicate.Should().BeFalse();
         check.Token.Should().BeNull("there is no claim to release");
         var measurement = skipped.GetMeasurementSnapshot().Should().ContainSingle().Subject;
-        measurement.Tags["webhook.provider"].Should().Be("github");
+        measurement.Tags["proxy.provider"].Should().Be("github");
         measurement.Tags["proxy.dedup.store"].Should().Be("counting");
     }
 
@@ -116,7 +116,7 @@ public sealed class DuplicateSuppressionTests : IDisposable
 
         (await suppression.ClaimAsync(Exchange("gitlab", "u1"), AnyIntent)).IsDuplicate.Should().BeFalse();
         (await suppression.ClaimAsync(Exchange("gitlab", "u1"), AnyIntent)).IsDuplicate.Should().BeTrue();
-        duplicates.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["webhook.provider"].Should().Be("gitlab");
+        duplicates.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["proxy.provider"].Should().Be("gitlab");
 
         var store = new CountingStore();
         (await Suppression(store, enabled: false).ClaimAsync(Exchange("gitlab", "u1"), AnyIntent)).IsDuplicate.Should().BeFalse();

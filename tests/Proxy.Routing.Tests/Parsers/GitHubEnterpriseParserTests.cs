@@ -20,7 +20,8 @@ public class GitHubEnterpriseParserTests
         { Webhook, "push.json", "push", "", ProblemTypes.MissingIdentifier, null },
         { Webhook, "installation_created.json", "installation", null, "control", null },
         { Webhook, "star_created.json", "star", Host, "202", null },
-        { Webhook, "push.json", "", Host, ProblemTypes.MissingIdentifier, null },
+        { Webhook, "push.json", "", Host, "mailbox-unknown", "ghe.example.com:2" },
+        { Webhook, "installation_deleted.json", "", Host, "control", null },
         { Webhook, "malformed.json", "push", Host, ProblemTypes.MalformedBody, null },
         { Webhook, "issue_comment_no_installation.json", "issue_comment", Host, ProblemTypes.MissingIdentifier, null },
         { "/extensions/github-enterprise/search/acme/7/", "push.json", "push", Host, "control", null },
@@ -48,11 +49,11 @@ public class GitHubEnterpriseParserTests
             case "202":
                 intent.Should().BeOfType<RoutingIntent.Respond>().Which.Status.Should().Be(202);
                 break;
-            case "mailbox":
+            case "mailbox" or "mailbox-unknown":
                 var toRegions = intent.Should().BeOfType<RoutingIntent.ToRegions>().Subject;
                 toRegions.Target.Should().Be(new RoutingTarget.ExternalIntegration("github_enterprise", externalId!));
                 toRegions.Delivery.Should().Be(RegionDelivery.Mailbox);
-                toRegions.MailboxSuffix.Should().Be(file == "push.json" ? "69:push" : null);
+                toRegions.MailboxSuffix.Should().Be(file != "push.json" ? null : expected == "mailbox" ? "69:push" : "69:unknown");
                 break;
             default:
                 var reject = intent.Should().BeOfType<RoutingIntent.Reject>().Subject;

@@ -52,10 +52,42 @@ public class GitHubParserTests
         => Parse("issue_comment_no_installation.json", "issue_comment").Should().BeOfType<RoutingIntent.Reject>()
             .Which.ProblemType.Should().Be(ProblemTypes.MissingIdentifier);
 
-    [Fact]
-    public void A_webhook_without_an_event_header_is_rejected()
-        => Parse("push.json", "").Should().BeOfType<RoutingIntent.Reject>()
-            .Which.ProblemType.Should().Be(ProblemTypes.MissingIdentifier);
+    [Theory]
+    [InlineData("installation_created.json", "control", null)]
+    [InlineData("installation_deleted.json", "control", null)]
+    [InlineData("installation_suspend.json", "mailbox", null)]
+    [InlineData("push.json", "mailbox", "69:unknown")]
+    [InlineData("issue_comment_no_installation.json", ProblemTypes.MissingIdentifier, null)]
+    [InlineData("malformed.json", ProblemTypes.MalformedBody, null)]
+    public void A_webhook_without_an_event_header_is_routed_by_its_body(string file, string expected, string? suffix)
+    {
+        var intent = Parse(file, "");
+
+        switch (expected)
+        {
+            case "control":
+                intent.Should().BeOfType<RoutingIntent.Control>();
+                break;
+            case "mailbox":
+                var toRegions = intent.Should().BeOfType<RoutingIntent.ToRegions>().Subject;
+                toRegions.Delivery.Should().Be(RegionDelivery.Mailbox);
+                toRegions.MailboxSuffix.Should().Be(suffix, "no sender-chosen event name reaches a mailbox name");
+                break;
+            default:
+                intent.Should().BeOfType<RoutingIntent.Reject>().Which.ProblemType.Should().Be(expected);
+                break;
+        }
+    }
+
+    [Theory]
+    [InlineData("push", "push")]
+    [InlineData("check_run", "check_run")]
+    [InlineData(null, "unknown")]
+    [InlineData("Push", "unknown")]
+    [InlineData("star", "unknown")]
+    [InlineData("x1-made-up-by-a-sender", "unknown")]
+    public void Only_known_event_names_may_appear_in_a_mailbox_name(string? gitHubEvent, string expected)
+        => Proxy.Routing.Rules.ProviderRules.Defaults.For("github")!.MailboxEventName(gitHubEvent).Should().Be(expected);
 
     [Fact]
     public void Other_GitHub_pages_go_to_control()

@@ -11,10 +11,11 @@ public class GitLabParserTests
 
     public static TheoryData<string, string?, string, string, long?> Cases => new()
     {
-        // payload file, X-Gitlab-Token, content type, expected mode or problem type, expected bucket id
-        { "push.json", Token, "application/json", "mailbox", 15 },
-        { "merge_request.json", Token, "application/json; charset=utf-8", "mailbox", 1 },
-        { "no_project.json", Token, "application/json", "mailbox", null },
+        // payload file, X-Gitlab-Token, content type, expected mode (mailbox:{kind in its name}) or problem type, expected bucket id
+        { "push.json", Token, "application/json", "mailbox:push", 15 },
+        { "merge_request.json", Token, "application/json; charset=utf-8", "mailbox:merge_request", 1 },
+        { "no_project.json", Token, "application/json", "mailbox:build", null },
+        { "unknown_kind.json", Token, "application/json", "mailbox:unknown", 15 },
         { "push.json", null, "application/json", ProblemTypes.MissingIdentifier, null },
         { "push.json", "", "application/json", ProblemTypes.MissingIdentifier, null },
         { "push.json", "gitlab.example.com:a3f1e9b27c", "application/json", ProblemTypes.MissingIdentifier, null },
@@ -36,7 +37,7 @@ public class GitLabParserTests
 
         var intent = _parser.Parse(Payloads.Request(Webhook, Payloads.Bytes("gitlab", file), contentType, headers));
 
-        if (expected != "mailbox")
+        if (!expected.StartsWith("mailbox:", StringComparison.Ordinal))
         {
             var reject = intent.Should().BeOfType<RoutingIntent.Reject>().Subject;
             reject.Status.Should().Be(400);
@@ -48,7 +49,7 @@ public class GitLabParserTests
         toRegions.Target.Should().Be(new RoutingTarget.ExternalIntegration("gitlab", "gitlab.example.com:cool-group"));
         toRegions.Delivery.Should().Be(RegionDelivery.Mailbox);
         toRegions.MailboxBucketId.Should().Be(bucket, "busy integrations are bucketed by project.id");
-        toRegions.MailboxSuffix.Should().BeNull();
+        toRegions.MailboxSuffix.Should().Be(expected["mailbox:".Length..], "only known object kinds name a mailbox");
         toRegions.UnknownTargetStatus.Should().Be(400);
         toRegions.NoRegionStatus.Should().Be(400);
     }

@@ -31,10 +31,34 @@ public class SlackParserTests
         { "action_no_payload.form", "/extensions/slack/action/", "reject", ProblemTypes.MalformedBody },
         { "action_no_team.form", "/extensions/slack/action/", "reject", ProblemTypes.MissingIdentifier },
         { "options_load.form", "/extensions/slack/options-load/", "first", "T0001" },
+        { "action_team_id_only.form", "/extensions/slack/action/", "all", "T0001" },
+        { "options_load_team_id.form", "/extensions/slack/options-load/", "first", "T0001" },
+        { "action_link_identity.form", "/extensions/slack/action/", "control", null },
+        { "action_unlink_identity.form", "/extensions/slack/action/", "control", null },
+        { "action_encoded_org.form", "/extensions/slack/action/", "all", "T0001" },
+        { "command_link_team_org.form", "/extensions/slack/commands/", "first", "T0001" },
+        { "command_set_org.form", "/extensions/slack/commands/", "first", "T0001" },
     };
+
+    /// <summary>Every form case again with the same fields sent as multipart/form-data.</summary>
+    public static TheoryData<string, string, string, string?> MultipartCases()
+    {
+        var cases = new TheoryData<string, string, string, string?>();
+        foreach (var row in Cases)
+        {
+            var (file, path, mode, expected) = row.Data;
+            if (file.EndsWith(".form", StringComparison.Ordinal))
+            {
+                cases.Add(file.Replace(".form", ".multipart", StringComparison.Ordinal), path, mode, expected);
+            }
+        }
+
+        return cases;
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]
+    [MemberData(nameof(MultipartCases))]
     public void Routes_each_endpoint_and_branch(string file, string path, string mode, string? expected)
     {
         var intent = _parser.Parse(Payloads.FromFile("slack", file, path));
@@ -153,4 +177,109 @@ public class SlackTeamTests
     private RoutingTarget Target(string body)
         => _parser.Parse(Payloads.Request("/extensions/slack/commands/", Encoding.UTF8.GetBytes(body), "application/x-www-form-urlencoded"))
             .Should().BeOfType<RoutingIntent.ToRegions>().Which.Target;
+}
+
+public class SlackOrganizationTargetingTests
+{
+    private readonly SlackParser _parser = new();
+
+    public static TheoryData<string, string, long?, string?> Cases => new()
+    {
+        // file (urlencoded and multipart), path, organization id, organization slug
+        { "command_link_team_org", "/extensions/slack/commands/", null, "globex" },
+        { "command_unlink_team_org", "/extensions/slack/commands/", null, "globex" },
+        { "command_set_org", "/extensions/slack/commands/", null, "globex" },
+        { "command_link_team_unknown_org", "/extensions/slack/commands/", null, "no-such-org" },
+        { "command_link", "/extensions/slack/commands/", null, null },
+        { "action_encoded_org", "/extensions/slack/action/", 2, null },
+        { "action_encoded_org_not_a_number", "/extensions/slack/action/", null, null },
+        { "action_button_resolve", "/extensions/slack/action/", null, null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Commands_and_actions_name_the_organization_they_act_on(string file, string path, long? id, string? slug)
+    {
+        foreach (var variant in new[] { ".form", ".multipart" })
+        {
+            var intent = _parser.Parse(Payloads.FromFile("slack", file + variant, path)).Should().BeOfType<RoutingIntent.ToRegions>().Subject;
+
+            intent.Organization.Should().Be(id is null && slug is null ? null : new TargetOrganization(id, slug), variant);
+        }
+    }
+
+    [Theory]
+    [InlineData("link team", null)]
+    [InlineData("LINK   Team   Acme-Co", "Acme-Co")]
+    [InlineData("help", null)]
+    [InlineData("link", null)]
+    [InlineData("unset org", null)]
+    public void The_command_text_names_a_slug_only_for_org_scoped_commands(string text, string? slug)
+        => SlackParser.CommandOrganization(text).Should().Be(slug is null ? null : TargetOrganization.BySlug(slug));
+
+    [Theory]
+    [InlineData("resolve::7", 7L)]
+    [InlineData("archive::7::99", 7L)]
+    [InlineData("resolve", null)]
+    [InlineData("resolve::-1", null)]
+    [InlineData("resolve::7::8::9", null)]
+    [InlineData("resolve::99999999999999999999", null)]
+    public void An_action_id_encodes_an_organization_id(string actionId, long? id)
+        => SlackParser.ActionOrganization(actionId).Should().Be(id is { } value ? TargetOrganization.ById(value) : null);
+
+    [Fact]
+    public void A_multipart_response_url_is_read_raw()
+        => _parser.Parse(Payloads.FromFile("slack", "command_link.multipart", "/extensions/slack/commands/"))
+            .Should().BeOfType<RoutingIntent.ToRegions>().Which.ResponseUrl.Should().Be("https://hooks.slack.com/commands/1234/5678");
+}
+
+public class SlackMultipartFramingTests
+{
+    private readonly SlackParser _parser = new();
+
+    [Theory]
+    [InlineData("multipart/form-data", "--b\r\nContent-Disposition: form-data; name=\"team_id\"\r\n\r\nT1\r\n--b--\r\n")]
+    [InlineData("multipart/form-data; boundary=b", "no boundary line here")]
+    [InlineData("multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"team_id\"\r\n\r\nT1 never closed")]
+    [InlineData("multipart/form-data; boundary=b", "--b\r\nContent-Disposition: form-data; name=\"team_id\"")]
+    [InlineData("multipart/form-data; boundary=b", "--bX")]
+    public void Broken_framing_is_a_400_malformed_body(string contentType, string body)
+        => _parser.Parse(Payloads.Request("/extensions/slack/commands/", Encoding.UTF8.GetBytes(body), contentType))
+            .Should().BeOfType<RoutingIntent.Reject>().Which.ProblemType.Should().Be(ProblemTypes.MalformedBody);
+
+    [Fact]
+    public void A_boundary_over_70_characters_is_refused()
+    {
+        var boundary = new string('b', 71);
+        var body = $"--{boundary}\r\nContent-Disposition: form-data; name=\"team_id\"\r\n\r\nT1\r\n--{boundary}--\r\n";
+
+        _parser.Parse(Payloads.Request("/extensions/slack/commands/", Encoding.UTF8.GetBytes(body), $"multipart/form-data; boundary={boundary}"))
+            .Should().BeOfType<RoutingIntent.Reject>().Which.ProblemType.Should().Be(ProblemTypes.MalformedBody);
+    }
+
+    [Fact]
+    public void More_parts_than_the_field_cap_are_refused()
+    {
+        var body = new StringBuilder();
+        for (var i = 0; i <= 1024; i++)
+        {
+            body.Append("--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n");
+        }
+
+        body.Append("--b\r\nContent-Disposition: form-data; name=\"team_id\"\r\n\r\nT1\r\n--b--\r\n");
+
+        _parser.Parse(Payloads.Request("/extensions/slack/commands/", Encoding.UTF8.GetBytes(body.ToString()), "multipart/form-data; boundary=b"))
+            .Should().BeOfType<RoutingIntent.Reject>().Which.Detail.Should().Contain("1024");
+    }
+
+    [Fact]
+    public void A_quoted_boundary_and_a_file_part_are_handled_as_Django_does()
+    {
+        // The file part is not a field: its "team_id" is ignored and the field after it is read.
+        const string body = "--q b\r\nContent-Disposition: form-data; name=\"team_id\"; filename=\"t.txt\"\r\nContent-Type: text/plain\r\n\r\nTFILE\r\n"
+            + "--q b\r\nContent-Disposition: form-data; name=\"team_id\"\r\n\r\nTFIELD\r\n--q b--\r\n";
+
+        _parser.Parse(Payloads.Request("/extensions/slack/commands/", Encoding.UTF8.GetBytes(body), "multipart/form-data; boundary=\"q b\""))
+            .Should().BeOfType<RoutingIntent.ToRegions>().Which.Target.Should().Be(new RoutingTarget.ExternalIntegration("slack", "TFIELD"));
+    }
 }

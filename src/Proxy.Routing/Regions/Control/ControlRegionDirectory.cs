@@ -112,15 +112,15 @@ internal sealed partial class ControlRegionDirectory(
             return new RegionResolution(ResolutionKind.NoActiveOrganization, [], answer.IntegrationId);
         }
 
-        var regions = organizations
+        var active = organizations
             .Where(o => o.IsActive)
-            .Select(o => string.IsNullOrWhiteSpace(o.Region) ? throw new JsonException($"organization {o.Id} has no region") : o.Region)
-            .Distinct(StringComparer.Ordinal)
-            .Order(StringComparer.Ordinal)
+            .Select(o => string.IsNullOrWhiteSpace(o.Region) ? throw new JsonException($"organization {o.Id} has no region")
+                : new OrganizationRegion(o.Id, o.Slug, o.Region))
             .ToArray();
+        var regions = active.Select(o => o.Region).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         return regions.Length == 0
             ? new RegionResolution(ResolutionKind.NoActiveOrganization, [], answer.IntegrationId)
-            : new RegionResolution(ResolutionKind.Found, regions, answer.IntegrationId);
+            : new RegionResolution(ResolutionKind.Found, regions, answer.IntegrationId) { Organizations = active };
     }
 
     private static RegionResolution FromOrganization(FactoryState state, byte[] body)
