@@ -45,7 +45,7 @@ public sealed class ProviderRulesSource : IDisposable
         }
 
         Volatile.Write(ref _current, rules);
-        Status.Accepted(_time.GetUtcNow());
+        Status.Passed(_time.GetUtcNow());
         return rules;
     }
 
