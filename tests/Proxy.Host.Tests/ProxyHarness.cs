@@ -71,6 +71,10 @@ public sealed class ProxyHarness : IAsyncDisposable
     public static Task<ProxyHarness> StartAsync(string[]? deadRegions, Action<JsonObject>? editRoutes, params string[] settings)
         => StartCoreAsync(deadRegions, null, editRoutes, settings);
 
+    /// <summary>The same with a directory of the test's own instead of <see cref="DirectoryJson"/>.</summary>
+    public static Task<ProxyHarness> StartWithDirectoryAsync(string directoryJson, Action<JsonObject>? editRoutes, params string[] settings)
+        => StartCoreAsync(null, null, editRoutes, settings, directoryJson);
+
     /// <summary>The same with <paramref name="controlDirectory"/> as the control cluster (it serves the directory API).</summary>
     public static Task<ProxyHarness> StartWithControlDirectoryAsync(ControlDirectoryStub controlDirectory, params string[] settings)
     {
@@ -79,7 +83,7 @@ public sealed class ProxyHarness : IAsyncDisposable
     }
 
     private static async Task<ProxyHarness> StartCoreAsync(string[]? deadRegions, Uri? controlAddress, Action<JsonObject>? editRoutes,
-        string[] settings)
+        string[] settings, string directoryJson = DirectoryJson)
     {
         var configDir = Directory.CreateTempSubdirectory("proxy-config-").FullName;
         var control = await SiloStub.StartAsync("control");
@@ -93,7 +97,7 @@ public sealed class ProxyHarness : IAsyncDisposable
         if (controlAddress is null)
         {
             // With the control directory source no directory.json exists: the proxy must not need one.
-            await File.WriteAllTextAsync(Path.Combine(configDir, "directory.json"), DirectoryJson);
+            await File.WriteAllTextAsync(Path.Combine(configDir, "directory.json"), directoryJson);
         }
 
         var routes = JsonNode.Parse(harness.RoutesJson(deadRegions ?? []))!.AsObject();

@@ -20,6 +20,8 @@ public class StartupTests
     [InlineData("RateLimits:TrustedProxies:0=lb.internal", "RateLimits:TrustedProxies:0 must be an address or a CIDR range")]
     [InlineData("Signing:Keys:0:Id=k1", "Signing:Keys:0:Secret must be at least 32 bytes of UTF-8 (was 0).")]
     [InlineData("Signing:Keys:0:Secret=0123456789abcdef0123456789abcdef", "Signing:Keys:0:Id must be 1 to 64 letters")]
+    [InlineData("Shed:Rules:0:ExternalId=4242", "Shed:Rules:0:Provider is required")]
+    [InlineData("Shed:Rules:0:IntegrationId=twenty", "Shed:Rules:0:IntegrationId must be a number (was 'twenty').")]
     public async Task Invalid_settings_stop_the_start_with_an_error_that_names_the_key(string setting, string key)
     {
         var start = async () =>
