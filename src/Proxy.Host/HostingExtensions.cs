@@ -19,6 +19,13 @@ internal static class HostingExtensions
         return File.Exists(Path.Combine(current, "appsettings.json")) ? current : AppContext.BaseDirectory;
     }
 
+    /// <summary>
+    /// Host settings (appsettings.json) are read at start; the stock host would also watch the file, with an inotify
+    /// instance per host (the demo has four), and a machine out of instances (128 per user by default) then cannot
+    /// start the proxy at all. The config folder is polled instead (<c>WatchedFile</c>).
+    /// </summary>
+    public const string NoSettingsWatch = "--hostBuilder:reloadConfigOnChange=false";
+
     /// <summary>Where the proxy listens when nothing says otherwise: port 8080 on every interface.</summary>
     public const string DefaultUrls = "http://0.0.0.0:8080";
 

@@ -22,7 +22,7 @@ public static class ProxyApplication
         var contentRoot = HostingExtensions.ContentRoot();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
-            Args = args.Where(a => a != "--demo").ToArray(),
+            Args = [.. args.Where(a => a != "--demo"), HostingExtensions.NoSettingsWatch],
             ContentRootPath = contentRoot,
         });
         if (demo)

@@ -64,9 +64,15 @@ internal static class ProxyCommandLine
         {
             folder,
         };
+        // Program.cs answers the healthcheck verb before this parser runs (the container probe stays cheap); listed for --help.
+        var health = new Command(HealthProbe.Verb,
+            "GET /readyz of the proxy on this machine (the port of --urls, ASPNETCORE_URLS or ASPNETCORE_HTTP_PORTS) and exit 0 on 200, else 1")
+        {
+            new Argument<string?>("url") { Description = "ask this URL instead", Arity = ArgumentArity.ZeroOrOne },
+        };
         var root = new RootCommand("edge-proxy: one public address for every third-party webhook, routed to the control silo or the regions.")
         {
-            demo, billingOnly, checkOption, check,
+            demo, billingOnly, checkOption, check, health,
         };
         check.SetAction(_ => 0);
         root.SetAction(_ => 0);

@@ -34,7 +34,7 @@ internal sealed partial class DemoSilos(IConfiguration configuration, ILogger<De
         var delay = TimeSpan.FromMilliseconds(configuration.GetValue("Demo:AnswerDelayMs", 0));
         foreach (var silo in configuration.GetSection("Demo:Silos").GetChildren())
         {
-            var builder = WebApplication.CreateSlimBuilder();
+            var builder = WebApplication.CreateSlimBuilder([HostingExtensions.NoSettingsWatch]);
             builder.WebHost.UseUrls(silo.Value!);
             builder.Logging.ClearProviders();
             OwnTelemetry(builder.Services);
