@@ -29,7 +29,6 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         }
 
         context.ReassignProxyRequest(cluster);
-        RoutingActivity.ForwardingTo(cluster.ClusterId);
         using var activity = RoutingActivity.StartRegionCall(name, mode, exchange.Provider, null);
         var originalAborted = context.RequestAborted;
         if (bounded)
@@ -46,6 +45,7 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         finally
         {
             context.RequestAborted = originalAborted;
+            RoutingActivity.ForwardingTo(cluster.ClusterId);
         }
 
         var elapsed = time.GetElapsedTime(started);
