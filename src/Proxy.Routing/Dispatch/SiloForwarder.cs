@@ -40,7 +40,6 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         }
 
         context.ReassignProxyRequest(cluster);
-        RoutingActivity.ForwardingTo(cluster.ClusterId);
         using var activity = RoutingActivity.StartRegionCall(name, mode, exchange.Provider, null);
         var originalAborted = context.RequestAborted;
         if (bounded)
@@ -57,6 +56,7 @@ internal sealed partial class SiloForwarder(RoutingMetrics metrics, TimeProvider
         finally
         {
             context.RequestAborted = originalAborted;
+            RoutingActivity.ForwardingTo(cluster.ClusterId);
         }
 
         var elapsed = time.GetElapsedTime(started);

@@ -175,8 +175,8 @@ public static class RoutingActivity
     }
 
     /// <summary>
-    /// YARP's forwarder span is started before routing runs, with the route's cluster (<c>control</c>) in
-    /// <c>proxy.cluster_id</c>; once routing hands the request to a region's cluster, the span names that one.
+    /// YARP's forwarder span names the route's cluster (<c>control</c>) in <c>proxy.cluster_id</c> even when routing
+    /// handed the request to a region's cluster: called once the forwarder is done, this names the cluster it used.
     /// </summary>
     public static void ForwardingTo(string clusterId)
     {
