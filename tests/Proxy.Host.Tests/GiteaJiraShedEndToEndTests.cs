@@ -183,7 +183,7 @@ public class GiteaJiraShedEndToEndTests
         (await MailboxesAsync(proxy)).Should().NotContain("jira:");
         var measurements = errors.GetMeasurementSnapshot();
         measurements.Should().HaveCount(2);
-        measurements.Should().OnlyContain(m => (string)m.Tags["proxy.provider"]! == "jira" && (string)m.Tags["error.type"]! == "multiple_regions");
+        measurements.Should().OnlyContain(m => (string)m.Tags[Routing.Telemetry.TelemetryAttributes.Provider]! == "jira" && (string)m.Tags[Routing.Telemetry.TelemetryAttributes.ErrorType]! == "multiple_regions");
     }
 
     [Theory]
@@ -248,7 +248,7 @@ public class GiteaJiraShedEndToEndTests
         proxy.Regions["us"].Requests.Should().BeEmpty();
         proxy.Regions["eu"].Requests.Should().OnlyContain(r => r.PathAndQuery == "/extensions/jira/issue-updated/");
         proxy.Control.Requests.Should().BeEmpty();
-        shed.GetMeasurementSnapshot().Select(m => $"{m.Tags["proxy.provider"]} {m.Tags["proxy.shed.rule"]}")
+        shed.GetMeasurementSnapshot().Select(m => $"{m.Tags[Routing.Telemetry.TelemetryAttributes.Provider]} {m.Tags[Routing.Telemetry.TelemetryAttributes.ShedRule]}")
             .Should().Equal("github github/external:2", "gitea gitea/integration:40", "vsts vsts/integration:60");
     }
 

@@ -31,7 +31,7 @@ public sealed class ProviderRulesEndToEndTests
                 "slack": { "Endpoints": { "options-load": "drop" } } } }
             """);
         await reloads.WaitForMeasurementsAsync(1).WaitAsync(TimeSpan.FromSeconds(15));
-        reloads.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["outcome"].Should().Be("accepted");
+        reloads.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags[TelemetryAttributes.Outcome].Should().Be("accepted");
 
         (await Star(proxy)).Headers.GetValues("X-Proxy-Region").Should().Equal("control");
         var dropped = await OptionsLoad(proxy);
@@ -42,7 +42,7 @@ public sealed class ProviderRulesEndToEndTests
         await File.WriteAllTextAsync(Path.Combine(proxy.ConfigDir, "provider-rules.json"),
             """{ "Providers": { "github": { "Events": { "star": "mailbox" } } } }""");
         await reloads.WaitForMeasurementsAsync(2).WaitAsync(TimeSpan.FromSeconds(15));
-        reloads.GetMeasurementSnapshot()[1].Tags["outcome"].Should().Be("rejected", "'mailbox' is not an action");
+        reloads.GetMeasurementSnapshot()[1].Tags[TelemetryAttributes.Outcome].Should().Be("rejected", "'mailbox' is not an action");
 
         (await Star(proxy)).Headers.GetValues("X-Proxy-Region").Should().Equal(["control"], "the last good rules stay in force");
         proxy.Control.Requests.Should().HaveCount(2);
