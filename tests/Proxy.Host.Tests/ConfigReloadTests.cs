@@ -37,7 +37,7 @@ public class ConfigReloadTests
         await File.WriteAllTextAsync(Path.Combine(proxy.ConfigDir, "proxy.json"), routes.Replace(text, replacement, StringComparison.Ordinal));
         await reloads.WaitForMeasurementsAsync(1).WaitAsync(TimeSpan.FromSeconds(30));
 
-        reloads.GetMeasurementSnapshot().Should().ContainSingle(mistake).Which.Tags["outcome"].Should().Be("rejected");
+        reloads.GetMeasurementSnapshot().Should().ContainSingle(mistake).Which.Tags["proxy.outcome"].Should().Be("rejected");
         var status = proxy.App.Services.GetServices<ConfigFileStatus>().Single(s => s.AppliedByProxy);
         status.LastError.Should().Contain("proxy.json line ").And.Contain(problem, mistake);
         (await proxy.Client.GetAsync("/readyz")).StatusCode.Should().Be(HttpStatusCode.OK, mistake);
@@ -64,7 +64,7 @@ public class ConfigReloadTests
         await File.WriteAllTextAsync(Path.Combine(proxy.ConfigDir, "proxy.json"), routes);
 
         (await sawRouteWhenAccepted.Task.WaitAsync(TimeSpan.FromSeconds(30))).Should().BeTrue("YARP had applied the edit when it was reported accepted");
-        reloads.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["outcome"].Should().Be("accepted");
+        reloads.GetMeasurementSnapshot().Should().ContainSingle().Which.Tags["proxy.outcome"].Should().Be("accepted");
         status.LastError.Should().BeNull();
     }
 
