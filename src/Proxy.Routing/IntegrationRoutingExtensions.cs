@@ -108,6 +108,7 @@ public static class IntegrationRoutingExtensions
         services.AddHostedService<ConfigReloadReporter>();
         services.AddSingleton<Yarp.ReverseProxy.Configuration.IConfigChangeListener, ConfigApplyListener>();
         services.AddSingleton<IConfigFileCheck, RoutesConfigCheck>();
+        services.AddSingleton<IConfigFileCheck, ShedRulesConfigCheck>();
         services.TryAddSingleton<ProxyConfigCheck>();
 
         services.AddRegionDirectory(configuration);

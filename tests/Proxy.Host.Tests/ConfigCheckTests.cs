@@ -80,6 +80,11 @@ public class ConfigCheckTests
         { "an unknown status", "directory.json", "\"Region\": \"us\", \"Status\": \"active\"", "\"Region\": \"us\", \"Status\": \"archived\"", "\"Id\": 2,",
             "Organizations[1] (id 2): unknown Status 'archived'" },
         { "a duplicate organization id", "directory.json", "\"Id\": 2,", "\"Id\": 1,", "\"globex\"", "Organizations[1]: duplicate organization id 1" },
+        { "a shed rule without a provider", "proxy.json", "\"ReverseProxy\": {", "\"Shed\": { \"Rules\": [ { \"ExternalId\": \"T1\" } ] },\n  \"ReverseProxy\": {",
+            "\"ExternalId\": \"T1\"", "Shed:Rules:0:Provider is required" },
+        { "a shed rule with an id that is not a number", "proxy.json", "\"ReverseProxy\": {",
+            "\"Shed\": { \"Rules\": [ { \"Provider\": \"github\" }, { \"Provider\": \"slack\", \"IntegrationId\": \"ten\" } ] },\n  \"ReverseProxy\": {",
+            "\"IntegrationId\": \"ten\"", "Shed:Rules:1:IntegrationId must be a number" },
         { "an unknown field of an organization", "directory.json", "\"Slug\": \"globex\"", "\"Slogan\": \"globex\"", "\"Slogan\"",
             "unknown property 'Slogan' in Organizations[1]" },
     };
@@ -109,6 +114,18 @@ public class ConfigCheckTests
         errors.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Should().Contain(l => l.StartsWith($"{file} line {line}", StringComparison.Ordinal) && l.Contains(message, StringComparison.Ordinal),
                 $"{mistake} must be reported at {file} line {line}; got:\n{errors}");
+    }
+
+    [Fact]
+    public void A_provider_rules_file_with_a_bad_entry_exits_1_naming_the_entry()
+    {
+        var folder = WriteFolder(GoodRoutes, GoodDirectory);
+        File.WriteAllText(Path.Combine(folder, "provider-rules.json"), """{"Providers":{"github":{"Events":{"push":"mailbx"}}}}""");
+
+        var (exit, _, errors) = Check(folder);
+
+        exit.Should().Be(1);
+        errors.Should().Contain("provider-rules.json").And.Contain("Providers.github.Events.push: unknown action 'mailbx'");
     }
 
     [Fact]

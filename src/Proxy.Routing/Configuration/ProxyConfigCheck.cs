@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Proxy.Routing.Regions;
+using Proxy.Routing.Rules;
 
 namespace Proxy.Routing.Configuration;
 
@@ -44,7 +45,8 @@ public sealed class ProxyConfigCheck
     public IReadOnlyList<ConfigProblem> CheckFile(byte[] utf8Json, string file) => Read(utf8Json, file).Problems;
 
     /// <summary>
-    /// Everything wrong with a config folder: <c>proxy.json</c>, <c>directory.json</c> (with the file directory source)
+    /// Everything wrong with a config folder: <c>proxy.json</c>, <c>provider-rules.json</c> when there is one,
+    /// <c>directory.json</c> (with the file directory source)
     /// and regions that organizations live in but no cluster serves. Empty when the folder can go live.
     /// </summary>
     public IReadOnlyList<ConfigProblem> CheckFolder(string folder)
@@ -53,6 +55,13 @@ public sealed class ProxyConfigCheck
         var problems = new List<ConfigProblem>();
         var (routes, routeProblems) = ReadFile(Path.Combine(folder, RoutesFile), RoutesFile, problems);
         problems.AddRange(routeProblems);
+        var rulesPath = Path.Combine(folder, ProviderRulesValidator.FileName);
+        if (File.Exists(rulesPath) && TryReadAllBytes(rulesPath, ProviderRulesValidator.FileName, problems, out var rules))
+        {
+            problems.AddRange(ProviderRulesValidator.Validate(rules).Select(p => new ConfigProblem(
+                p.StartsWith(ProviderRulesValidator.FileName, StringComparison.Ordinal) ? p : $"{ProviderRulesValidator.FileName}: {p}")));
+        }
+
         if (_directory.Value.UsesControl)
         {
             return problems;
