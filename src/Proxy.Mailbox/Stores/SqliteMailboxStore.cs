@@ -286,29 +286,16 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     }
 
     public Task<MailboxLaneChange> RetryNowAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
-    {
-        var filter = LaneFilter(mailbox, region);
-        var now = Now();
-        return WithLockAsync(() =>
+        => ChangeLanesAsync(mailbox, region, (filter, now, transaction) =>
         {
-            using var transaction = _connection.BeginTransaction();
-            var lanes = CountLanes(filter, mailbox, region, transaction);
             using var retry = Command($"UPDATE mailbox_entries SET next_attempt_at = $now WHERE {filter} AND next_attempt_at > $now", transaction);
             Bind(retry, ("$now", now), ("$m", mailbox), ("$r", region));
-            var entries = retry.ExecuteNonQuery();
-            transaction.Commit();
-            return new MailboxLaneChange(lanes, entries);
+            return retry.ExecuteNonQuery();
         }, cancellationToken);
-    }
 
     public Task<MailboxLaneChange> PurgeLanesAsync(string mailbox, string? region, CancellationToken cancellationToken = default)
-    {
-        var filter = LaneFilter(mailbox, region);
-        var now = Now();
-        return WithLockAsync(() =>
+        => ChangeLanesAsync(mailbox, region, (filter, now, transaction) =>
         {
-            using var transaction = _connection.BeginTransaction();
-            var lanes = CountLanes(filter, mailbox, region, transaction);
             using var purge = Command($"DELETE FROM mailbox_entries WHERE {filter}", transaction);
             Bind(purge, ("$m", mailbox), ("$r", region));
             var entries = purge.ExecuteNonQuery();
@@ -316,6 +303,20 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
             using var forget = Command($"DELETE FROM mailbox_lanes WHERE {filter} AND (lease_until IS NULL OR lease_until <= $now)", transaction);
             Bind(forget, ("$m", mailbox), ("$r", region), ("$now", now));
             forget.ExecuteNonQuery();
+            return entries;
+        }, cancellationToken);
+
+    /// <summary>One operator change of a mailbox's lanes (one region's, or all), in one transaction: the lanes counted first.</summary>
+    private Task<MailboxLaneChange> ChangeLanesAsync(string mailbox, string? region, Func<string, long, SqliteTransaction, int> change,
+        CancellationToken cancellationToken)
+    {
+        var filter = LaneFilter(mailbox, region);
+        var now = Now();
+        return WithLockAsync(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            var lanes = CountLanes(filter, mailbox, region, transaction);
+            var entries = change(filter, now, transaction);
             transaction.Commit();
             return new MailboxLaneChange(lanes, entries);
         }, cancellationToken);
