@@ -18,7 +18,8 @@ results=$(mktemp -d)
 dotnet test Proxy.sln -c Release --logger "console;verbosity=normal" --logger trx --results-directory "$results" "$@"
 status=$?
 
-# Each test assembly writes one TRX file: count its results, and print every skipped test with its reason.
+# Each test assembly writes one TRX file: count its results, and print every failed test (with the start of its
+# message) and every skipped test (with its reason) just above the totals, where a shortened log still shows them.
 read -r passed failed skipped < <(python3 - "$results" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
@@ -34,6 +35,9 @@ for path in glob.glob(sys.argv[1] + "/*.trx"):
             print(f"skipped: {result.get('testName')}: {message.text if message is not None else 'no reason given'}", file=sys.stderr)
         else:
             failed += 1
+            message = result.find("t:Output/t:ErrorInfo/t:Message", ns)
+            text = (message.text or "").strip().splitlines() if message is not None else []
+            print(f"failed: {result.get('testName')}: {' '.join(text[:3])[:400] or 'no message'}", file=sys.stderr)
 print(passed, failed, skipped)
 PY
 )
