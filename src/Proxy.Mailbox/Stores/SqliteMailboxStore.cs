@@ -47,6 +47,7 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     private readonly SqliteConnection _reader;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private AppendCommands? _appendCommands;
+    private readonly bool _syncEveryCommit;
     private readonly SemaphoreSlim _readLock = new(1, 1);
     private readonly TimeProvider _time;
     private readonly MailboxMetrics? _metrics;
@@ -75,7 +76,8 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         }.ToString();
         _connection = new SqliteConnection(connectionString);
         _connection.Open();
-        var synchronous = durability == SqliteDurability.Full ? "FULL" : "NORMAL";
+        _syncEveryCommit = durability == SqliteDurability.Full;
+        var synchronous = _syncEveryCommit ? "FULL" : "NORMAL";
         Execute($"""
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = {synchronous};
@@ -137,6 +139,13 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         _reader.CreateFunction("mb_due_head", (string mailbox) => _ordering.IsDueHead(mailbox));
     }
 
+    /// <summary>The write connection's <c>PRAGMA synchronous</c> now (2 = FULL, 1 = NORMAL), as the next append would commit with it.</summary>
+    internal Task<long> SynchronousLevelAsync() => WithLockAsync(() =>
+    {
+        using var command = Command("PRAGMA synchronous");
+        return (long)command.ExecuteScalar()!;
+    }, CancellationToken.None);
+
     /// <summary>Commits that wrote at least one webhook since this store was opened (each one fsync with <c>synchronous=FULL</c>).</summary>
     internal long Commits => Interlocked.Read(ref _commits);
 
@@ -194,7 +203,7 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         var due = _ordering.IsDueHead(lane.Mailbox)
             ? "SELECT MIN(e.next_attempt_at)"
             : "SELECT e.next_attempt_at";
-        return WithLockAsync(() =>
+        return WithLockUnsyncedAsync(() =>
         {
             using var transaction = _connection.BeginTransaction();
             using var head = Command($"""
@@ -221,7 +230,7 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(lease);
         var until = Now() + (long)duration.TotalMilliseconds;
-        return WithLockAsync(() =>
+        return WithLockUnsyncedAsync(() =>
         {
             using var command = Command("UPDATE mailbox_lanes SET lease_until = $until WHERE mailbox = $m AND region = $r AND lease_token = $token");
             Bind(command, ("$until", until), ("$m", lease.Lane.Mailbox), ("$r", lease.Lane.Region), ("$token", lease.Token));
@@ -232,7 +241,7 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     public Task ReleaseAsync(MailboxLease lease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        return WithLockAsync(() =>
+        return WithLockUnsyncedAsync(() =>
         {
             using var transaction = _connection.BeginTransaction();
             using var release = Command("UPDATE mailbox_lanes SET lease_token = NULL, lease_until = NULL WHERE mailbox = $m AND region = $r AND lease_token = $token", transaction);
@@ -332,7 +341,7 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     public Task<bool> AckAsync(MailboxLane lane, string deliveryId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lane);
-        return WithLockAsync(() =>
+        return WithLockUnsyncedAsync(() =>
         {
             using var command = Command("DELETE FROM mailbox_entries WHERE delivery_id = $id AND mailbox = $m AND region = $r");
             Bind(command, ("$id", deliveryId), ("$m", lane.Mailbox), ("$r", lane.Region));
@@ -736,7 +745,7 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     private Task<bool> UpdateLeasedEntryAsync(MailboxLease lease, string deliveryId, string assignment, DateTimeOffset instant, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        return WithLockAsync(() =>
+        return WithLockUnsyncedAsync(() =>
         {
             using var command = Command($"""
                 UPDATE mailbox_entries SET {assignment}
@@ -788,6 +797,27 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     private Task<T> ReadAsync<T>(Func<T> work, CancellationToken cancellationToken) => UnderAsync(_readLock, work, cancellationToken);
 
     private Task<T> WithLockAsync<T>(Func<T> work, CancellationToken cancellationToken) => UnderAsync(_lock, work, cancellationToken);
+
+    /// <summary>
+    /// The drainer's bookkeeping (leases, acks, attempt counts): committed without an fsync of its own, because losing
+    /// it on a power cut only repeats work (a delivered entry delivered again, at least once as ever; a lease that
+    /// expires; an attempt not counted). It is in the WAL in order, so the next append's fsync makes it durable too, and
+    /// a power cut can never drop an appended webhook written after it. A process crash loses nothing either way.
+    /// </summary>
+    private Task<T> WithLockUnsyncedAsync<T>(Func<T> work, CancellationToken cancellationToken) => !_syncEveryCommit
+        ? WithLockAsync(work, cancellationToken)
+        : UnderAsync(_lock, () =>
+        {
+            Execute("PRAGMA synchronous = NORMAL");
+            try
+            {
+                return work();
+            }
+            finally
+            {
+                Execute("PRAGMA synchronous = FULL");
+            }
+        }, cancellationToken);
 
     private static async Task<T> UnderAsync<T>(SemaphoreSlim gate, Func<T> work, CancellationToken cancellationToken)
     {
