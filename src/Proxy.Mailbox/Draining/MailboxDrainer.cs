@@ -259,15 +259,42 @@ internal sealed partial class MailboxDrainer(
                 return (count, false);
             }
 
-            var results = await Task.WhenAll(chunk.Select(entry => ProcessAsync(keeper, entry, settings))).ConfigureAwait(false);
+            var results = await Task.WhenAll(chunk.Select(entry => ProcessAsync(keeper, entry, settings, ackLater: true))).ConfigureAwait(false);
+            var gone = !await AckDeliveredAsync(keeper.Lease.Lane, chunk, results).ConfigureAwait(false);
             count += chunk.Length;
-            if (results.Contains(Step.Stop) || (!dueHead && results.Contains(Step.Wait)))
+            if (gone || results.Contains(Step.Stop) || (!dueHead && results.Contains(Step.Wait)))
             {
                 return (count, false);
             }
         }
 
         return (count, true);
+    }
+
+    /// <summary>
+    /// Deletes the entries of a chunk that were delivered (<see cref="Step.Delivered"/>) in one store call; false when
+    /// one of them was no longer in the lane (purged while on the wire), which stops the lane.
+    /// </summary>
+    private async Task<bool> AckDeliveredAsync(MailboxLane lane, MailboxEntry[] chunk, Step[] results)
+    {
+        var delivered = chunk.Where((_, i) => results[i] == Step.Delivered).ToList();
+        if (delivered.Count == 0)
+        {
+            return true;
+        }
+
+        var acked = await store.AckManyAsync(lane, delivered.Select(e => e.DeliveryId).ToList(), CancellationToken.None).ConfigureAwait(false);
+        var all = true;
+        for (var i = 0; i < delivered.Count; i++)
+        {
+            if (!acked[i])
+            {
+                Log.EntryGone(logger, delivered[i].DeliveryId, lane);
+                all = false;
+            }
+        }
+
+        return all;
     }
 
     /// <summary>What the lane does after one entry.</summary>
@@ -281,13 +308,17 @@ internal sealed partial class MailboxDrainer(
 
         /// <summary>Stop the lane: stopping, the lease was lost, or the entry was gone when its result was written.</summary>
         Stop,
+
+        /// <summary>The entry was delivered and is still to be acknowledged by the caller (with the rest of its chunk).</summary>
+        Delivered,
     }
 
     /// <summary>
     /// Delivers, drops or reschedules one entry and says what the lane does next.
     /// The result is written with no cancellation: once a region answered, recording it beats a shutdown deadline.
+    /// With <paramref name="ackLater"/> a delivered entry is not acknowledged here: <see cref="Step.Delivered"/> leaves it to the caller.
     /// </summary>
-    private async Task<Step> ProcessAsync(LeaseKeeper keeper, MailboxEntry entry, MailboxOptions settings)
+    private async Task<Step> ProcessAsync(LeaseKeeper keeper, MailboxEntry entry, MailboxOptions settings, bool ackLater = false)
     {
         var now = time.GetUtcNow();
         if (entry.NextAttemptAt > now)
@@ -319,6 +350,11 @@ internal sealed partial class MailboxDrainer(
         {
             metrics.Delivered(DeliveryOutcomes.Ok, entry.Region);
             metrics.DeliveredAge(time.GetUtcNow() - entry.ReceivedAt, entry.Region);
+            if (ackLater)
+            {
+                return Step.Delivered;
+            }
+
             if (!await store.AckAsync(entry.Lane, entry.DeliveryId, CancellationToken.None).ConfigureAwait(false))
             {
                 // Purged while it was on the wire (or taken over after a lost lease): the rest of the page may be gone too.

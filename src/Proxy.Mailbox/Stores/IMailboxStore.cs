@@ -55,6 +55,22 @@ internal interface IMailboxStore
     /// <summary>Deletes a delivered entry; false when it was not in the lane.</summary>
     Task<bool> AckAsync(MailboxLane lane, string deliveryId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// <see cref="AckAsync"/> for several delivered entries of one lane, in the order given: per id, true when it was
+    /// deleted, false when it was not in the lane. A store may do them in one call (Redis: one script).
+    /// </summary>
+    async Task<IReadOnlyList<bool>> AckManyAsync(MailboxLane lane, IReadOnlyList<string> deliveryIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(deliveryIds);
+        var done = new bool[deliveryIds.Count];
+        for (var i = 0; i < done.Length; i++)
+        {
+            done[i] = await AckAsync(lane, deliveryIds[i], cancellationToken).ConfigureAwait(false);
+        }
+
+        return done;
+    }
+
     /// <summary>Moves an entry from its lane to the dead letters; false when it was not in the lane.</summary>
     Task<bool> DeadLetterAsync(MailboxLane lane, string deliveryId, DeadLetterCause cause, CancellationToken cancellationToken = default);
 

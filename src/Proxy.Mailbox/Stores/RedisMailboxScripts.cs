@@ -41,14 +41,7 @@ internal static class RedisMailboxScripts
           local x = tonumber(v)
           return x ~= nil and x == math.floor(x) and x >= low and x <= high
         end
-        local function unsound(key)
-          if redis.call('TYPE', key).ok ~= 'hash' then return 'missing' end
-          local f = redis.call('HMGET', key, 'id', 'm', 'r', 'mt', 'p', 'h', 'b', 'ra', 'n', 'a', 'wk')
-          if f[11] then
-            local shared = redis.call('HMGET', f[11], 'h', 'b')
-            f[6] = shared[1]
-            f[7] = shared[2]
-          end
+        local function judge(f)
           for i = 1, 7 do if not f[i] then return 'damaged' end end
           if not (whole_in(f[8], -62135596800000, 253402300799999) and whole_in(f[9], -62135596800000, 253402300799999)
             and whole_in(f[10], 0, 2147483647)) then return 'damaged' end
@@ -58,6 +51,32 @@ internal static class RedisMailboxScripts
             if type(pair) ~= 'table' or type(pair[1]) ~= 'string' or type(pair[2]) ~= 'string' then return 'damaged' end
           end
           return nil
+        end
+        local function unsound(key)
+          if redis.call('TYPE', key).ok ~= 'hash' then return 'missing' end
+          local f = redis.call('HMGET', key, 'id', 'm', 'r', 'mt', 'p', 'h', 'b', 'ra', 'n', 'a', 'wk')
+          if f[11] then
+            local shared = redis.call('HMGET', f[11], 'h', 'b')
+            f[6] = shared[1]
+            f[7] = shared[2]
+          end
+          return judge(f)
+        end
+        -- One HGETALL for what a peek both checks and returns: the reason (nil when sound), the entry as read_entry
+        -- returns it, and its fields by name.
+        local function read_sound(key)
+          local all = redis.pcall('HGETALL', key)
+          if type(all) ~= 'table' or all.err or #all == 0 then return 'missing' end
+          local m = {}
+          for i = 1, #all, 2 do m[all[i]] = all[i + 1] end
+          if m.wk then
+            local shared = redis.call('HMGET', m.wk, 'h', 'b')
+            m.h = shared[1]
+            m.b = shared[2]
+            if shared[1] then all[#all + 1] = 'h'; all[#all + 1] = shared[1] end
+            if shared[2] then all[#all + 1] = 'b'; all[#all + 1] = shared[2] end
+          end
+          return judge({m.id, m.m, m.r, m.mt, m.p, m.h, m.b, m.ra, m.n, m.a}), all, m
         end
         local function quarantine(q, id, why)
           local key = q.prefix .. id
@@ -130,33 +149,51 @@ internal static class RedisMailboxScripts
     public const int QuarantineLimit = 100;
 
     /// <summary>
-    /// KEYS: seq, body, then (queue, entry) per entry. ARGV: shared ('1': one body hash for all entries, '0': each entry
-    /// keeps its own), headers, body, then <see cref="AppendWidth"/> fields per entry (headers and body unused when
-    /// shared). All or none: checks before writing.
+    /// Appends several webhooks in one call; each is all or none. Per webhook, KEYS: seq, body, then (queue, entry) per
+    /// entry; ARGV: its entry count, shared ('1': one body hash for all its entries, '0': each entry keeps its own),
+    /// headers, body, then <see cref="AppendWidth"/> fields per entry (headers and body unused when shared). Returns per
+    /// webhook, in order, 1 when written or the error that refused it (a duplicate delivery id: checked before writing).
+    /// Every key of one call must be in one slot for a cluster; a single server takes any keys.
     /// </summary>
     public const string Append = """
-        local n = (#KEYS - 2) / 2
-        for i = 1, n do
-          if redis.call('EXISTS', KEYS[2 * i + 2]) == 1 then
-            return redis.error_reply('ERR duplicate delivery id ' .. ARGV[3 + (i - 1) * 11 + 1])
+        local written = {}
+        local k = 0
+        local a = 0
+        while a < #ARGV do
+          local n = tonumber(ARGV[a + 1])
+          local seq_key, body_key = KEYS[k + 1], KEYS[k + 2]
+          local fields = a + 4
+          local refused = false
+          for i = 1, n do
+            if redis.call('EXISTS', KEYS[k + 2 + 2 * i]) == 1 then
+              refused = 'ERR duplicate delivery id ' .. ARGV[fields + (i - 1) * 11 + 1]
+              break
+            end
           end
-        end
-        local shared = ARGV[1] == '1'
-        if shared then redis.call('HSET', KEYS[2], 'h', ARGV[2], 'b', ARGV[3], 'c', n) end
-        for i = 1, n do
-          local a = 3 + (i - 1) * 11
-          local seq = redis.call('INCR', KEYS[1])
-          local key = KEYS[2 * i + 2]
-          redis.call('HSET', key, 'id', ARGV[a + 1], 'm', ARGV[a + 2], 'r', ARGV[a + 3], 'mt', ARGV[a + 4],
-            'p', ARGV[a + 5], 'ra', ARGV[a + 8], 'n', ARGV[a + 9], 'tp', ARGV[a + 10], 'a', ARGV[a + 11], 's', seq)
-          if shared then
-            redis.call('HSET', key, 'wk', KEYS[2])
+          if refused then
+            written[#written + 1] = refused
           else
-            redis.call('HSET', key, 'h', ARGV[a + 6], 'b', ARGV[a + 7])
+            local shared = ARGV[a + 2] == '1'
+            if shared then redis.call('HSET', body_key, 'h', ARGV[a + 3], 'b', ARGV[a + 4], 'c', n) end
+            for i = 1, n do
+              local f = fields + (i - 1) * 11
+              local seq = redis.call('INCR', seq_key)
+              local key = KEYS[k + 2 + 2 * i]
+              redis.call('HSET', key, 'id', ARGV[f + 1], 'm', ARGV[f + 2], 'r', ARGV[f + 3], 'mt', ARGV[f + 4],
+                'p', ARGV[f + 5], 'ra', ARGV[f + 8], 'n', ARGV[f + 9], 'tp', ARGV[f + 10], 'a', ARGV[f + 11], 's', seq)
+              if shared then
+                redis.call('HSET', key, 'wk', body_key)
+              else
+                redis.call('HSET', key, 'h', ARGV[f + 6], 'b', ARGV[f + 7])
+              end
+              redis.call('ZADD', KEYS[k + 1 + 2 * i], seq, ARGV[f + 1])
+            end
+            written[#written + 1] = 1
           end
-          redis.call('ZADD', KEYS[2 * i + 1], seq, ARGV[a + 1])
+          k = k + 2 + 2 * n
+          a = a + 4 + 11 * n
         end
-        return n
+        return written
         """;
 
     /// <summary>
@@ -220,12 +257,12 @@ internal static class RedisMailboxScripts
     /// KEYS: queue, mailbox dead set, waiting set. ARGV: count, entryPrefix, nowMs, mailbox, region. Returns {entries, quarantined}:
     /// the first sound entries of the lane (at most count) as HGETALL arrays, and the pairs taken out on the way.
     /// </summary>
-    public const string PeekLane = Soundness + Bodies + """
+    public const string PeekLane = Soundness + """
         local q = {queue = KEYS[1], dead = KEYS[2], wait = KEYS[3], prefix = ARGV[2], now = tonumber(ARGV[3]), mailbox = ARGV[4], region = ARGV[5], found = {}}
         local entries = {}
         for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
-          local why = unsound(ARGV[2] .. id)
-          if why then quarantine(q, id, why) else entries[#entries + 1] = read_entry(ARGV[2] .. id) end
+          local why, all = read_sound(ARGV[2] .. id)
+          if why then quarantine(q, id, why) else entries[#entries + 1] = all end
         end
         return {entries, q.found}
         """;
@@ -238,7 +275,7 @@ internal static class RedisMailboxScripts
     /// Returns {entries, quarantined}: the first sound entries of the lane that are due (next attempt at or before
     /// now), at most count, in lane order, looking at no more than scanLimit ids; entries in backoff are passed over.
     /// </summary>
-    public const string PeekDue = Soundness + Bodies + """
+    public const string PeekDue = Soundness + """
         local q = {queue = KEYS[1], dead = KEYS[2], wait = KEYS[3], prefix = ARGV[2], now = tonumber(ARGV[3]), mailbox = ARGV[4], region = ARGV[5], found = {}}
         local want = tonumber(ARGV[1])
         local limit = tonumber(ARGV[6])
@@ -251,15 +288,14 @@ internal static class RedisMailboxScripts
           local removed = 0
           for _, id in ipairs(ids) do
             scanned = scanned + 1
-            local key = ARGV[2] .. id
-            local at = tonumber(redis.call('HGET', key, 'n'))
+            local why, all, fields = read_sound(ARGV[2] .. id)
+            local at = fields and tonumber(fields.n)
             if at == nil or at <= q.now then
-              local why = unsound(key)
               if why then
                 quarantine(q, id, why)
                 removed = removed + 1
               else
-                entries[#entries + 1] = read_entry(key)
+                entries[#entries + 1] = all
                 if #entries == want then break end
               end
             end
@@ -310,6 +346,27 @@ internal static class RedisMailboxScripts
           return 1
         end
         return 0
+        """;
+
+    /// <summary>
+    /// KEYS: queue, waiting set. ARGV: entryPrefix, then the ids. <see cref="Ack"/> for each id, in one call: a 1 per id
+    /// that was in the lane (and is deleted now), a 0 per id that was not.
+    /// </summary>
+    public const string AckMany = Bodies + """
+        local done = {}
+        for i = 2, #ARGV do
+          local id = ARGV[i]
+          local key = ARGV[1] .. id
+          redis.call('ZREM', KEYS[2], id)
+          if redis.call('ZREM', KEYS[1], id) == 1 then
+            release_body(key)
+            redis.call('DEL', key)
+            done[i - 1] = 1
+          else
+            done[i - 1] = 0
+          end
+        end
+        return done
         """;
 
     /// <summary>KEYS: queue, entry, dead set, waiting set. ARGV: id, reason, status, error, deadAtMs. 0 when the id was not in the lane or its hash is gone.</summary>

@@ -50,6 +50,7 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
     private long _flushes;
+    private long _appendScripts;
     private readonly MailboxOrdering _ordering;
 
     /// <param name="ordering">Which lanes are due-head; null: every lane strictly in order.</param>
@@ -72,6 +73,11 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
 
     /// <summary>Pipelined flushes that carried at least one webhook since this store was created.</summary>
     internal long Flushes => Interlocked.Read(ref _flushes);
+
+    /// <summary>Append script calls sent since this store was created (one per flush on a single server, one per slot on a cluster).</summary>
+    internal long AppendScripts => Interlocked.Read(ref _appendScripts);
+
+    private bool IsCluster() => _redis.GetServers().Any(s => s.ServerType == ServerType.Cluster);
 
     private IDatabase Db => _redis.GetDatabase();
 
@@ -101,18 +107,19 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
         var mailbox = entries[0].Mailbox;
         var shared = EntryCodec.SharesBody(entries);
         var keys = new RedisKey[2 + 2 * entries.Count];
-        var args = new RedisValue[3 + RedisMailboxScripts.AppendWidth * entries.Count];
+        var args = new RedisValue[4 + RedisMailboxScripts.AppendWidth * entries.Count];
         keys[0] = SeqKey(mailbox);
         keys[1] = BodyKey(mailbox, Guid.NewGuid().ToString("N"));
-        args[0] = shared ? "1" : "0";
-        args[1] = shared ? EntryCodec.WriteHeaders(entries[0].Headers) : RedisValue.EmptyString;
-        args[2] = shared ? entries[0].Body : RedisValue.EmptyString;
+        args[0] = entries.Count;
+        args[1] = shared ? "1" : "0";
+        args[2] = shared ? EntryCodec.WriteHeaders(entries[0].Headers) : RedisValue.EmptyString;
+        args[3] = shared ? entries[0].Body : RedisValue.EmptyString;
         for (var i = 0; i < entries.Count; i++)
         {
             var entry = entries[i];
             keys[2 + 2 * i] = QueueKey(entry.Lane);
             keys[3 + 2 * i] = EntryKey(mailbox, entry.DeliveryId);
-            var a = 3 + RedisMailboxScripts.AppendWidth * i;
+            var a = 4 + RedisMailboxScripts.AppendWidth * i;
             args[a] = entry.DeliveryId;
             args[a + 1] = entry.Mailbox;
             args[a + 2] = entry.Region;
@@ -127,7 +134,7 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
         }
 
         var members = entries.Select(e => new SortedSetEntry(LaneMember(e.Lane), EntryCodec.DueMilliseconds(e))).ToArray();
-        return new PendingAppend(entries.Count, keys, args, members, cancellationToken);
+        return new PendingAppend(entries.Count, mailbox, keys, args, members, cancellationToken);
     }
 
     /// <summary>
@@ -180,25 +187,49 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
             return;
         }
 
+        // One script call per group of appends whose keys may be written together: all of them on a single server,
+        // those of one slot on a cluster (a mailbox's keys share its hash tag, several mailboxes may share a slot).
+        var groups = IsCluster()
+            ? batch.GroupBy(p => _redis.HashSlot(SeqKey(p.Mailbox))).Select(g => g.ToList()).ToList()
+            : [batch];
         var pipeline = Db.CreateBatch();
-        var scripts = new Task<RedisResult>[batch.Count];
-        for (var i = 0; i < batch.Count; i++)
+        var scripts = new Task<RedisResult>[groups.Count];
+        for (var i = 0; i < groups.Count; i++)
         {
-            scripts[i] = pipeline.ScriptEvaluateAsync(RedisMailboxScripts.Append, batch[i].Keys, batch[i].Args);
+            scripts[i] = pipeline.ScriptEvaluateAsync(RedisMailboxScripts.Append,
+                groups[i].SelectMany(p => p.Keys).ToArray(), groups[i].SelectMany(p => p.Args).ToArray());
         }
 
         pipeline.Execute();
+        Interlocked.Add(ref _appendScripts, groups.Count);
         var written = new List<PendingAppend>(batch.Count);
-        for (var i = 0; i < batch.Count; i++)
+        for (var i = 0; i < groups.Count; i++)
         {
+            RedisResult[] results;
             try
             {
-                await scripts[i].ConfigureAwait(false);
-                written.Add(batch[i]);
+                results = (RedisResult[])(await scripts[i].ConfigureAwait(false))!;
             }
             catch (Exception ex)
             {
-                batch[i].Done.TrySetException(ex);
+                foreach (var pending in groups[i])
+                {
+                    pending.Done.TrySetException(ex);
+                }
+
+                continue;
+            }
+
+            for (var j = 0; j < groups[i].Count; j++)
+            {
+                if (results[j].Resp2Type == ResultType.Integer)
+                {
+                    written.Add(groups[i][j]);
+                }
+                else
+                {
+                    groups[i][j].Done.TrySetException(new RedisServerException(results[j].ToString()));
+                }
             }
         }
 
@@ -229,9 +260,11 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
         }
     }
 
-    private sealed class PendingAppend(int entries, RedisKey[] keys, RedisValue[] args, SortedSetEntry[] members, CancellationToken cancellationToken)
+    private sealed class PendingAppend(int entries, string mailbox, RedisKey[] keys, RedisValue[] args, SortedSetEntry[] members, CancellationToken cancellationToken)
     {
         public int Entries { get; } = entries;
+
+        public string Mailbox { get; } = mailbox;
 
         public RedisKey[] Keys { get; } = keys;
 
@@ -402,6 +435,26 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     {
         ArgumentNullException.ThrowIfNull(lane);
         return (int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.Ack, [QueueKey(lane), EntryKey(lane.Mailbox, deliveryId), WaitKey(lane)], [deliveryId]).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<IReadOnlyList<bool>> AckManyAsync(MailboxLane lane, IReadOnlyList<string> deliveryIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        ArgumentNullException.ThrowIfNull(deliveryIds);
+        if (deliveryIds.Count == 0)
+        {
+            return [];
+        }
+
+        var args = new RedisValue[1 + deliveryIds.Count];
+        args[0] = EntryPrefix(lane.Mailbox);
+        for (var i = 0; i < deliveryIds.Count; i++)
+        {
+            args[i + 1] = deliveryIds[i];
+        }
+
+        var done = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisMailboxScripts.AckMany, [QueueKey(lane), WaitKey(lane)], args).ConfigureAwait(false))!;
+        return done.Select(d => (int)d == 1).ToArray();
     }
 
     public async Task<bool> DeadLetterAsync(MailboxLane lane, string deliveryId, DeadLetterCause cause, CancellationToken cancellationToken = default)

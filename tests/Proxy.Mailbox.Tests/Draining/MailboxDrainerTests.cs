@@ -284,6 +284,30 @@ public sealed class MailboxDrainerTests
     }
 
     [Fact]
+    public async Task A_parallel_batch_purged_while_on_the_wire_is_acknowledged_as_gone_and_stops_the_lane()
+    {
+        DrainerHarness? running = null;
+        var delivery = new ScriptedDelivery(TimeProvider.System);
+        delivery.Answer = async (entry, call) =>
+        {
+            if (call == 1)
+            {
+                await running!.Store.PurgeLanesAsync(entry.Mailbox, null, Ct);
+            }
+
+            return DeliveryResult.Answered(200);
+        };
+        using var harness = new DrainerHarness(delivery, o => { o.Parallel.Threshold = 8; o.Parallel.Workers = 4; });
+        running = harness;
+        var entries = await AppendAsync(harness, Enumerable.Range(0, 10).Select(_ => Entry("github:1", "us", Start)));
+
+        await harness.RunOnceAsync();
+
+        delivery.Calls.Should().HaveCount(4, "the batch in flight finishes, its acknowledgement finds the entries gone and the next batch is not started");
+        (await harness.Store.PeekAsync(entries[0].Lane, 20, Ct)).Should().BeEmpty("nothing of the purged lane comes back");
+    }
+
+    [Fact]
     public async Task A_notification_wakes_the_running_drainer_without_waiting_for_the_poll()
     {
         var delivered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -230,6 +230,28 @@ public abstract class MailboxStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ack_many_deletes_the_delivered_entries_of_a_lane_and_says_which_were_not_there()
+    {
+        var entries = Enumerable.Range(0, 4).Select(i => Entry("github:1", "us", Start.AddSeconds(i))).ToList();
+        var shared = MailboxEntry.ForRegions("github:1", ["eu", "us"], "POST", "/x", [new("X-A", "1")], new byte[] { 1, 2, 3 }, Start);
+        foreach (var entry in entries)
+        {
+            await Store.AppendAsync([entry], Ct);
+        }
+
+        await Store.AppendAsync(shared, Ct);
+        await Store.AckAsync(entries[1].Lane, entries[1].DeliveryId, Ct);
+        var us = shared.Single(e => e.Region == "us");
+
+        var acked = await Store.AckManyAsync(entries[0].Lane, [entries[0].DeliveryId, entries[1].DeliveryId, entries[2].DeliveryId, us.DeliveryId], Ct);
+
+        acked.Should().Equal([true, false, true, true], "the second was acknowledged before");
+        (await Store.PeekAsync(entries[0].Lane, 10, Ct)).Select(e => e.DeliveryId).Should().Equal(entries[3].DeliveryId);
+        (await Store.PeekAsync(new MailboxLane("github:1", "eu"), 10, Ct)).Single().Body.ToArray().Should().Equal([1, 2, 3], "the other region's entry keeps the shared body");
+        (await Store.AckManyAsync(entries[0].Lane, [], Ct)).Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task An_emptied_lane_leaves_the_mailbox_list_when_released()
     {
         var entry = Entry("github:1", "us", Start);

@@ -180,6 +180,7 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
         var store = (RedisMailboxStore)Store;
         await store.AppendAsync([Entry("github:0", "us", Start)], Ct);
         var before = store.Flushes;
+        var scriptsBefore = store.AppendScripts;
         using var admin = await AdminAsync();
 
         // Redis holds every write for 300 ms: the first flush waits, and the 50 appends behind it queue up.
@@ -188,6 +189,7 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
         await Task.WhenAll(appends);
 
         (store.Flushes - before).Should().BeInRange(1, 2, "the first append may have gone alone; every later one went in the next flush");
+        (store.AppendScripts - scriptsBefore).Should().Be(store.Flushes - before, "a flush writes all its webhooks, of 5 mailboxes, in one script call");
         (await Store.GetStatsAsync(Ct)).Pending.Should().Be(51);
     }
 
@@ -270,6 +272,28 @@ public sealed class RedisClusterMailboxStoreTests(RedisCluster cluster) : Mailbo
         var reachOut = () => db.ScriptEvaluateAsync("redis.call('SET', KEYS[1], 1); return redis.call('GET', '{b}y')", ["{a}x"]);
 
         await reachOut.Should().ThrowAsync<RedisServerException>();
+    }
+
+    [Fact]
+    public async Task Appends_of_one_flush_to_every_node_are_each_written_in_their_own_slot_and_refused_alone()
+    {
+        var store = (RedisMailboxStore)Store;
+        var stored = Entry("github:0", "us", Start);
+        await store.AppendAsync([stored], Ct);
+
+        // Queued together (the writer takes what waits), over 30 mailboxes on all three nodes, with a duplicate among them.
+        var entries = Enumerable.Range(0, 60).Select(i => Entry($"github:{i % 30}", "us", Start.AddSeconds(i))).ToList();
+        var appends = entries.Select(e => store.AppendAsync([e], Ct)).ToList();
+        var duplicate = store.AppendAsync([stored], Ct);
+        await Task.WhenAll(appends);
+
+        await duplicate.Invoking(a => a).Should().ThrowAsync<RedisServerException>().WithMessage("*duplicate delivery id*");
+        (await Store.GetStatsAsync(Ct)).Pending.Should().Be(61);
+        foreach (var lane in entries.GroupBy(e => e.Lane))
+        {
+            (await Store.PeekAsync(lane.Key, 10, Ct)).Select(e => e.DeliveryId).Should().Equal(
+                (lane.Key.Mailbox == stored.Mailbox ? [stored.DeliveryId] : Array.Empty<string>()).Concat(lane.Select(e => e.DeliveryId)));
+        }
     }
 
     [Fact]
