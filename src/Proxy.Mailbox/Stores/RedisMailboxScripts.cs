@@ -132,7 +132,8 @@ internal static class RedisMailboxScripts
     /// <summary>
     /// KEYS: seq, body, then (queue, entry) per entry. ARGV: shared ('1': one body hash for all entries, '0': each entry
     /// keeps its own), headers, body, then <see cref="AppendWidth"/> fields per entry (headers and body unused when
-    /// shared). All or none: checks before writing.
+    /// shared). All or none: checks before writing. A shared body also names its entries' ids (field <c>e</c>, a JSON
+    /// array), so that <see cref="ReleaseOrphanedBody"/> can tell when none of them is left.
     /// </summary>
     public const string Append = """
         local n = (#KEYS - 2) / 2
@@ -142,7 +143,11 @@ internal static class RedisMailboxScripts
           end
         end
         local shared = ARGV[1] == '1'
-        if shared then redis.call('HSET', KEYS[2], 'h', ARGV[2], 'b', ARGV[3], 'c', n) end
+        if shared then
+          local ids = {}
+          for i = 1, n do ids[i] = ARGV[3 + (i - 1) * 11 + 1] end
+          redis.call('HSET', KEYS[2], 'h', ARGV[2], 'b', ARGV[3], 'c', n, 'e', cjson.encode(ids))
+        end
         for i = 1, n do
           local a = 3 + (i - 1) * 11
           local seq = redis.call('INCR', KEYS[1])
@@ -399,6 +404,32 @@ internal static class RedisMailboxScripts
         local head = redis.call('ZRANGE', KEYS[1], 0, 0)
         if #head == 1 then retry(head[1]) end
         return {redis.call('ZCARD', KEYS[1]), changed, redis.call('EXISTS', KEYS[3])}
+        """;
+
+    /// <summary>
+    /// KEYS: a shared body. ARGV: entryPrefix. Counts the entries (live or dead) named in the body's <c>e</c> that still
+    /// refer to it: with none left (their hashes deleted by an operator or evicted) the body is deleted and 1 returned;
+    /// with fewer than its count <c>c</c>, the count is set to them (so the last one's release deletes the body) and 2
+    /// returned; else 0. A body without <c>e</c> (written before bodies named their entries) is left alone: 0.
+    /// </summary>
+    public const string ReleaseOrphanedBody = """
+        local named = redis.call('HGET', KEYS[1], 'e')
+        if not named then return 0 end
+        local ok, ids = pcall(cjson.decode, named)
+        if not ok or type(ids) ~= 'table' then return 0 end
+        local refs = 0
+        for _, id in ipairs(ids) do
+          if type(id) == 'string' and redis.call('HGET', ARGV[1] .. id, 'wk') == KEYS[1] then refs = refs + 1 end
+        end
+        if refs == 0 then
+          redis.call('DEL', KEYS[1])
+          return 1
+        end
+        if refs < (tonumber(redis.call('HGET', KEYS[1], 'c')) or 0) then
+          redis.call('HSET', KEYS[1], 'c', refs)
+          return 2
+        end
+        return 0
         """;
 
     /// <summary>Ids one <see cref="PurgeLane"/> call deletes at most (the caller repeats until the lane is empty).</summary>
