@@ -349,6 +349,27 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         }, cancellationToken);
     }
 
+    /// <summary>The acks of a delivered chunk in one transaction (and one trip through the write lock).</summary>
+    public Task<IReadOnlyList<bool>> AckManyAsync(MailboxLane lane, IReadOnlyList<string> deliveryIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        ArgumentNullException.ThrowIfNull(deliveryIds);
+        return WithLockUnsyncedAsync<IReadOnlyList<bool>>(() =>
+        {
+            using var transaction = _connection.BeginTransaction();
+            using var command = Command("DELETE FROM mailbox_entries WHERE delivery_id = $id AND mailbox = $m AND region = $r", transaction);
+            var acked = new bool[deliveryIds.Count];
+            for (var i = 0; i < acked.Length; i++)
+            {
+                Bind(command, ("$id", deliveryIds[i]), ("$m", lane.Mailbox), ("$r", lane.Region));
+                acked[i] = command.ExecuteNonQuery() == 1;
+            }
+
+            transaction.Commit();
+            return acked;
+        }, cancellationToken);
+    }
+
     public Task<bool> DeadLetterAsync(MailboxLane lane, string deliveryId, DeadLetterCause cause, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lane);
