@@ -153,7 +153,8 @@ internal static class RedisMailboxScripts
     /// entry; ARGV: its entry count, shared ('1': one body hash for all its entries, '0': each entry keeps its own),
     /// headers, body, then <see cref="AppendWidth"/> fields per entry (headers and body unused when shared). Returns per
     /// webhook, in order, 1 when written or the error that refused it (a duplicate delivery id: checked before writing).
-    /// Every key of one call must be in one slot for a cluster; a single server takes any keys.
+    /// Every key of one call must be in one slot for a cluster; a single server takes any keys. A shared body also names
+    /// its entries' ids (field <c>e</c>, a JSON array), so that <see cref="ReleaseOrphanedBody"/> can tell when none of them is left.
     /// </summary>
     public const string Append = """
         local written = {}
@@ -174,7 +175,11 @@ internal static class RedisMailboxScripts
             written[#written + 1] = refused
           else
             local shared = ARGV[a + 2] == '1'
-            if shared then redis.call('HSET', body_key, 'h', ARGV[a + 3], 'b', ARGV[a + 4], 'c', n) end
+            if shared then
+              local ids = {}
+              for i = 1, n do ids[i] = ARGV[fields + (i - 1) * 11 + 1] end
+              redis.call('HSET', body_key, 'h', ARGV[a + 3], 'b', ARGV[a + 4], 'c', n, 'e', cjson.encode(ids))
+            end
             for i = 1, n do
               local f = fields + (i - 1) * 11
               local seq = redis.call('INCR', seq_key)
@@ -456,6 +461,32 @@ internal static class RedisMailboxScripts
         local head = redis.call('ZRANGE', KEYS[1], 0, 0)
         if #head == 1 then retry(head[1]) end
         return {redis.call('ZCARD', KEYS[1]), changed, redis.call('EXISTS', KEYS[3])}
+        """;
+
+    /// <summary>
+    /// KEYS: a shared body. ARGV: entryPrefix. Counts the entries (live or dead) named in the body's <c>e</c> that still
+    /// refer to it: with none left (their hashes deleted by an operator or evicted) the body is deleted and 1 returned;
+    /// with fewer than its count <c>c</c>, the count is set to them (so the last one's release deletes the body) and 2
+    /// returned; else 0. A body without <c>e</c> (written before bodies named their entries) is left alone: 0.
+    /// </summary>
+    public const string ReleaseOrphanedBody = """
+        local named = redis.call('HGET', KEYS[1], 'e')
+        if not named then return 0 end
+        local ok, ids = pcall(cjson.decode, named)
+        if not ok or type(ids) ~= 'table' then return 0 end
+        local refs = 0
+        for _, id in ipairs(ids) do
+          if type(id) == 'string' and redis.call('HGET', ARGV[1] .. id, 'wk') == KEYS[1] then refs = refs + 1 end
+        end
+        if refs == 0 then
+          redis.call('DEL', KEYS[1])
+          return 1
+        end
+        if refs < (tonumber(redis.call('HGET', KEYS[1], 'c')) or 0) then
+          redis.call('HSET', KEYS[1], 'c', refs)
+          return 2
+        end
+        return 0
         """;
 
     /// <summary>Ids one <see cref="PurgeLane"/> call deletes at most (the caller repeats until the lane is empty).</summary>

@@ -9,7 +9,10 @@ namespace Proxy.Mailbox;
 /// <summary>Rebuilds indexes that a crash between two writes can leave behind (Redis only: SQLite commits both in one transaction).</summary>
 internal interface IMailboxIndexRepair
 {
-    /// <summary>Returns how many lanes and dead letters were put back into the global indexes.</summary>
+    /// <summary>
+    /// Returns how many lanes and dead letters were put back into the global indexes, plus the shared bodies whose
+    /// entries were deleted behind the store's back that were released (deleted, or their count lowered).
+    /// </summary>
     Task<int> RepairIndexesAsync(CancellationToken cancellationToken);
 }
 
@@ -620,9 +623,38 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
                     repaired++;
                 }
             }
+
+            repaired += await ReleaseOrphanedBodiesAsync(server, cancellationToken).ConfigureAwait(false);
         }
 
         return repaired;
+    }
+
+    /// <summary>
+    /// Deletes the shared bodies of <paramref name="server"/> that no entry refers to any more (their entry hashes were
+    /// deleted by an operator or evicted, so no ack or purge will ever release them), and lowers the count of those that
+    /// lost some; returns how many it changed.
+    /// </summary>
+    private async Task<int> ReleaseOrphanedBodiesAsync(IServer server, CancellationToken cancellationToken)
+    {
+        var released = 0;
+        await foreach (var key in server.KeysAsync(pattern: $"{_prefix}:{{*}}:b:*", pageSize: 1000).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            var text = key.ToString();
+            var close = text.LastIndexOf("}:b:", StringComparison.Ordinal);
+            if (close < 0)
+            {
+                continue;
+            }
+
+            var entryPrefix = text[..(close + 1)] + ":e:";
+            if ((int)await Db.ScriptEvaluateAsync(RedisMailboxScripts.ReleaseOrphanedBody, [key], [entryPrefix]).ConfigureAwait(false) != 0)
+            {
+                released++;
+            }
+        }
+
+        return released;
     }
 
     private async Task<bool> UpdateLeasedEntryAsync(MailboxLease lease, string deliveryId, DateTimeOffset instant, string mode)

@@ -26,66 +26,77 @@ internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSen
             return;
         }
 
-        var legs = new List<Task<LegResult>>(regions.Count);
-        // One timer bounds every leg; it outlives the answer to the sender and is released when the last leg ends.
-        var legsTimeout = new CancellationTokenSource(settings.RegionTimeout, time);
+        // Targets first (no I/O): the race must know how many legs will report before the first one can.
         var failures = new List<LegResult>();
+        var targets = new List<RegionTarget>(regions.Count);
         foreach (var region in regions)
         {
-            if (!builder.TryPickRegion(region, context, out var target, out var error))
+            if (builder.TryPickRegion(region, context, out var target, out var error))
+            {
+                targets.Add(target);
+            }
+            else
             {
                 metrics.RegionFailure(exchange.Provider, RoutingModes.AllRegions, region, error);
                 failures.Add(new LegResult(region, null, error));
-                continue;
             }
-
-            // Built here, on the request's own thread: transforms read HttpContext, which is not thread safe. The first
-            // leg is sent from this thread; the others start on the thread pool, so they leave in parallel instead of
-            // each waiting for the previous one's socket write.
-            var message = await RegionRequestBuilder.BuildAsync(context, exchange.Webhook, target, transformer);
-            var provider = exchange.Provider;
-            var token = legsTimeout.Token;
-            legs.Add(legs.Count == 0 ? SendAsync(target, provider, message, token) : Task.Run(() => SendAsync(target, provider, message, token)));
         }
 
-        var allLegs = Task.WhenAll(legs);
-        _ = allLegs.ContinueWith(static (_, state) =>
-            {
-                var (timer, lease) = ((CancellationTokenSource, RateLimitLease))state!;
-                timer.Dispose();
-                lease.Dispose();
-            }, (legsTimeout, slots), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        background.Track(allLegs);
-
-        var pending = new List<Task<LegResult>>(legs);
-        LegResult? winner = null;
-        while (pending.Count > 0)
+        // One timer bounds every leg; it outlives the answer to the sender and is released with the slots when the last leg ends.
+        var legsTimeout = new CancellationTokenSource(settings.RegionTimeout, time);
+        var race = new LegRace(targets.Count, failures, legsTimeout, slots);
+        background.Track(race.AllDone);
+        if (targets.Count > 0)
         {
-            Task<LegResult> done;
+            // Messages are built here, on the request's own thread: transforms read HttpContext, which is not thread safe.
+            // The first leg leaves at once from this thread; the others are built after it and leave together from one
+            // thread-pool item, so the first region's answer never waits for them to be written.
+            var provider = exchange.Provider;
+            var built = 0;
             try
             {
-                done = await Task.WhenAny(pending).WaitAsync(exchange.Deadline);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+                var first = await RegionRequestBuilder.BuildAsync(context, exchange.Webhook, targets[0], transformer);
+                built = 1;
+                _ = SendAsync(targets[0], provider, first, race, legsTimeout.Token);
+                var later = new (RegionTarget, HttpRequestMessage)[targets.Count - 1];
+                for (; built < targets.Count; built++)
+                {
+                    later[built - 1] = (targets[built], await RegionRequestBuilder.BuildAsync(context, exchange.Webhook, targets[built], transformer));
+                }
 
-            pending.Remove(done);
-            var result = await done;
-            if (result.Response is not null)
-            {
-                winner = result;
-                break;
+                if (later.Length > 0)
+                {
+                    ThreadPool.QueueUserWorkItem(static state =>
+                    {
+                        foreach (var (target, message) in state.Later)
+                        {
+                            _ = state.Self.SendAsync(target, state.Provider, message, state.Race, state.Token);
+                        }
+                    }, (Self: this, Later: later, Provider: provider, Race: race, Token: legsTimeout.Token), preferLocal: false);
+                }
             }
+            catch
+            {
+                // A leg that could not be built never leaves; it reports so that the race (and its slots) still end. The
+                // later legs built before it are dropped unsent and report as well; only a first leg already sent is awaited.
+                for (var i = built == 0 ? 0 : 1; i < targets.Count; i++)
+                {
+                    race.Report(new LegResult(targets[i].Name, null, "request_build_failed"));
+                }
 
-            failures.Add(result);
+                throw;
+            }
         }
 
-        foreach (var leg in pending)
+        LegResult? winner = null;
+        try
         {
-            _ = leg.ContinueWith(static t => t.Result.Response?.Dispose(), CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            winner = await race.Answer.WaitAsync(exchange.Deadline);
+        }
+        catch (OperationCanceledException)
+        {
+            // The deadline (or the sender) ended the wait: answers arriving from now on are only released.
+            race.Abandon()?.Response?.Dispose();
         }
 
         if (winner is not null)
@@ -99,7 +110,7 @@ internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSen
             return;
         }
 
-        await WriteFailureAsync(exchange, regions, failures, timedOut: exchange.DeadlinePassed);
+        await WriteFailureAsync(exchange, regions, race.Failures(), timedOut: exchange.DeadlinePassed);
     }
 
     /// <summary>
@@ -179,7 +190,24 @@ internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSen
             timedOut ? ProblemTypes.RegionTimeout : ProblemTypes.RegionUnavailable, ProblemResponse.TitleFor(status), detail, errors);
     }
 
-    private async Task<LegResult> SendAsync(RegionTarget target, string provider, HttpRequestMessage message, CancellationToken timeout)
+    /// <summary>One leg, which always reports to the race (an unexpected failure too), so the race always ends.</summary>
+    private async Task SendAsync(RegionTarget target, string provider, HttpRequestMessage message, LegRace race, CancellationToken timeout)
+    {
+        LegResult result;
+        try
+        {
+            result = await SendOneAsync(target, provider, message, timeout);
+        }
+        catch (Exception ex)
+        {
+            LogRegionFailed(logger, target.Name, ForwardingErrors.Classify(ex), ex.Message);
+            result = new LegResult(target.Name, null, ForwardingErrors.Classify(ex));
+        }
+
+        race.Report(result);
+    }
+
+    private async Task<LegResult> SendOneAsync(RegionTarget target, string provider, HttpRequestMessage message, CancellationToken timeout)
     {
         var region = target.Name;
         using var activity = RoutingActivity.StartRegionCall(region, RoutingModes.AllRegions, provider, target.Destination.Model.Config.Address);
@@ -226,6 +254,102 @@ internal sealed partial class FanOut(RegionRequestBuilder builder, BackgroundSen
     }
 
     private sealed record LegResult(string Region, HttpResponseMessage? Response, string? ErrorType);
+
+    /// <summary>
+    /// The legs of one fan-out racing to answer. The first answer (any status) wins and resumes the waiting request on
+    /// the thread that received it; answers after it, or after the wait was abandoned, are released at once. When every
+    /// leg failed, the answer is null. The legs' timer and concurrency slots go back when the last leg has reported.
+    /// </summary>
+    private sealed class LegRace
+    {
+        private readonly Lock _gate = new();
+        private readonly TaskCompletionSource<LegResult?> _answer = new();
+        private readonly TaskCompletionSource _allDone = new();
+        private readonly List<LegResult> _failures;
+        private readonly CancellationTokenSource _timer;
+        private readonly RateLimitLease _slots;
+        private int _pending;
+        private bool _decided;
+        private LegResult? _winner;
+
+        public LegRace(int legs, List<LegResult> failures, CancellationTokenSource timer, RateLimitLease slots)
+        {
+            (_pending, _failures, _timer, _slots) = (legs, failures, timer, slots);
+            if (legs == 0)
+            {
+                _decided = true;
+                _answer.SetResult(null);
+                Release();
+            }
+        }
+
+        public Task<LegResult?> Answer => _answer.Task;
+
+        public Task AllDone => _allDone.Task;
+
+        public List<LegResult> Failures()
+        {
+            lock (_gate)
+            {
+                return [.. _failures];
+            }
+        }
+
+        public void Report(LegResult result)
+        {
+            bool wins = false, allFailed = false, release, last;
+            lock (_gate)
+            {
+                last = --_pending == 0;
+                release = _decided && result.Response is not null;
+                if (result.Response is null)
+                {
+                    _failures.Add(result);
+                    allFailed = last && !_decided;
+                    _decided |= allFailed;
+                }
+                else if (!_decided)
+                {
+                    (_decided, _winner, wins) = (true, result, true);
+                }
+            }
+
+            if (release)
+            {
+                result.Response!.Dispose();
+            }
+
+            if (last)
+            {
+                Release();
+            }
+
+            // Outside the lock: the winner's continuation (copying the answer) runs inline here.
+            if (wins || allFailed)
+            {
+                _answer.TrySetResult(wins ? result : null);
+            }
+        }
+
+        /// <summary>Stops the race for a request that no longer waits; returns a winner decided meanwhile, for the caller to release.</summary>
+        public LegResult? Abandon()
+        {
+            lock (_gate)
+            {
+                var winner = _winner;
+                _decided = true;
+                _winner = null;
+                return winner;
+            }
+        }
+
+        private void Release()
+        {
+            _timer.Dispose();
+            _slots.Dispose();
+            _allDone.TrySetResult();
+        }
+    }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Region {Region} failed ({ErrorType}): {Message}")]
     private static partial void LogRegionFailed(ILogger logger, string region, string errorType, string message);

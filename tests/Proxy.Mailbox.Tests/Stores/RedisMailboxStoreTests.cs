@@ -59,6 +59,52 @@ public sealed class RedisMailboxStoreTests(RedisServer redis) : MailboxStoreCont
     }
 
     [Fact]
+    public async Task A_shared_body_whose_entry_hashes_were_all_deleted_by_hand_is_deleted_by_the_repair()
+    {
+        var orphaned = MailboxEntry.ForRegions("github:7", ["de", "eu", "us"], "POST", "/extensions/github/webhook/",
+            [new("X-GitHub-Event", "push")], "orphaned"u8.ToArray(), Start);
+        var kept = MailboxEntry.ForRegions("github:7", ["de", "eu", "us"], "POST", "/extensions/github/webhook/",
+            [new("X-GitHub-Event", "push")], "kept"u8.ToArray(), Start);
+        await Store.AppendAsync(orphaned, Ct);
+        await Store.AppendAsync(kept, Ct);
+        // An operator's DEL of every entry of the first webhook: no ack or purge will ever release its body.
+        await redis.Connection!.GetDatabase().KeyDeleteAsync(orphaned.Select(EntryKey).ToArray());
+        foreach (var entry in orphaned)
+        {
+            await Store.PeekAsync(entry.Lane, 10, Ct);
+        }
+
+        (await CountSharedBodiesAsync()).Should().Be(2, "the lanes let go of the ids, but nothing knew the body");
+
+        var repaired = await ((IMailboxIndexRepair)Store).RepairIndexesAsync(Ct);
+
+        repaired.Should().Be(1);
+        (await CountSharedBodiesAsync()).Should().Be(1, "the orphaned body is gone, the other webhook's is kept");
+        foreach (var entry in kept)
+        {
+            (await Store.PeekAsync(entry.Lane, 10, Ct)).Single().Body.ToArray().Should().Equal("kept"u8.ToArray());
+        }
+
+        (await ((IMailboxIndexRepair)Store).RepairIndexesAsync(Ct)).Should().Be(0, "a body its entries still refer to is left alone");
+    }
+
+    [Fact]
+    public async Task A_shared_body_that_lost_some_entry_hashes_by_hand_is_counted_again_and_goes_with_its_last_real_entry()
+    {
+        var webhook = MailboxEntry.ForRegions("github:7", ["de", "eu", "us"], "POST", "/extensions/github/webhook/",
+            [new("X-GitHub-Event", "push")], "body"u8.ToArray(), Start);
+        await Store.AppendAsync(webhook, Ct);
+        await redis.Connection!.GetDatabase().KeyDeleteAsync([EntryKey(webhook[0]), EntryKey(webhook[1])]);
+
+        (await ((IMailboxIndexRepair)Store).RepairIndexesAsync(Ct)).Should().Be(1);
+        (await CountSharedBodiesAsync()).Should().Be(1, "us still refers to it");
+        (await Store.PeekAsync(webhook[2].Lane, 10, Ct)).Single().Body.ToArray().Should().Equal("body"u8.ToArray());
+
+        (await Store.AckAsync(webhook[2].Lane, webhook[2].DeliveryId, Ct)).Should().BeTrue();
+        (await CountSharedBodiesAsync()).Should().Be(0, "the count was set to the one entry left, whose ack released the body");
+    }
+
+    [Fact]
     public async Task A_deleted_entry_hash_is_taken_out_of_its_lane_counted_and_logged_and_stats_and_peek_still_answer()
     {
         using var observed = new ObservedStore(redis.Connection!, _prefix, Time);

@@ -100,6 +100,30 @@ public sealed class SqliteMailboxStoreTests : MailboxStoreContract
     }
 
     [Fact]
+    public async Task Delivery_bookkeeping_commits_without_its_own_fsync_and_the_next_append_syncs_again_even_after_a_failure()
+    {
+        var store = (SqliteMailboxStore)Store;
+        var entry = Entry("github:1", "us", Start);
+        var second = Entry("github:1", "us", Start.AddSeconds(1));
+        await store.AppendAsync([entry], Ct);
+        await store.AppendAsync([second], Ct);
+
+        var lease = await store.TryClaimAsync(entry.Lane, TimeSpan.FromMinutes(1), Ct);
+        lease.Should().NotBeNull();
+        (await store.AckAsync(entry.Lane, entry.DeliveryId, Ct)).Should().BeTrue();
+        (await store.SynchronousLevelAsync()).Should().Be(2, "appends commit with synchronous=FULL after an ack");
+
+        Execute("CREATE TRIGGER refuse BEFORE DELETE ON mailbox_entries BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+        var ack = () => store.AckAsync(second.Lane, second.DeliveryId, Ct);
+        await ack.Should().ThrowAsync<SqliteException>();
+        (await store.SynchronousLevelAsync()).Should().Be(2, "a failed bookkeeping write leaves FULL behind too");
+
+        await store.ReleaseAsync(lease!, Ct);
+        (await store.SynchronousLevelAsync()).Should().Be(2);
+        Scalar<long>("SELECT COUNT(*) FROM mailbox_entries").Should().Be(1, "the ack removed the first entry, the refused one kept the second");
+    }
+
+    [Fact]
     public async Task A_commit_that_fails_fails_every_caller_in_it_and_stores_nothing_of_theirs()
     {
         await Store.AppendAsync([Entry("github:1", "us", Start)], Ct);
