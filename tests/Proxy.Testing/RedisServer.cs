@@ -90,6 +90,13 @@ public sealed class RedisServer : IAsyncLifetime
             {
                 await Task.Delay(50);
             }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("LOADING", StringComparison.Ordinal) && DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                // A restart over an AOF answers LOADING until the dataset is read back.
+                Connection?.Dispose();
+                Connection = null;
+                await Task.Delay(50);
+            }
         }
     }
 

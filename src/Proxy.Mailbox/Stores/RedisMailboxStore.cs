@@ -29,8 +29,8 @@ internal interface IMailboxIndexRepair
 /// <item><c>P:{m}:b:WEBHOOK</c> hash: the headers and body of a webhook for several regions, stored once, with the count
 /// of entries (live or dead) that refer to it; deleted with the last one.</item>
 /// </list>
-/// Appends waiting at the same moment are sent together (one pipelined flush of their scripts, then one index write
-/// for all of them), and each caller is answered when Redis acknowledged its own script and the index write.
+/// Appends waiting at the same moment are written together (one append script call for all of them, one per slot on a
+/// cluster, then one index write), and each caller is answered when Redis acknowledged its own webhook and the index write.
 /// The global indexes (<c>P:{idx}:lanes</c> due lanes by due time, <c>P:{idx}:dead</c> and <c>P:{idx}:deadmb</c>) live in
 /// one slot by necessity. They are written after the mailbox data and are hints: a crash between the two writes
 /// is repaired by <see cref="RepairIndexesAsync"/>, which the drainer runs periodically.
@@ -141,10 +141,10 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     }
 
     /// <summary>
-    /// The group write. Takes every append queued at that moment, sends their scripts in one pipelined flush (with
-    /// <c>appendfsync always</c> Redis writes and fsyncs its AOF once for the commands of one event-loop pass before it
-    /// answers them), then offers all their lanes to the index in one <c>ZADD NX</c>: data first, index second, as for
-    /// one append. A caller whose script failed gets its error; the callers whose scripts succeeded are answered once
+    /// The group write. Takes every append queued at that moment, writes them in one pipelined flush of one script call
+    /// (one per slot on a cluster; with <c>appendfsync always</c> Redis writes and fsyncs its AOF once for the commands of
+    /// one event-loop pass before it answers them), then offers all their lanes to the index in one <c>ZADD NX</c>: data
+    /// first, index second, as for one append. A caller whose webhook was refused gets its error; the others are answered once
     /// the index write succeeded, and all get its error if it failed (their webhooks may then be stored and delivered
     /// twice after the sender retries: at-least-once).
     /// </summary>
