@@ -43,6 +43,8 @@ public static class MailboxServiceCollectionExtensions
         services.TryAddSingleton<MailboxOrdering>();
         services.TryAddSingleton<IMailboxSignal>(sp => sp.GetRequiredService<MailboxSignal>());
         services.TryAddSingleton<MailboxRedisConnection>();
+        services.TryAddSingleton(sp => new RedisEvictionGate(
+            open: MailboxOptionsValidator.ResolveStore(sp.GetRequiredService<IOptions<MailboxOptions>>().Value) != MailboxStoreKind.Redis));
         services.TryAddSingleton<IMailboxStore>(CreateStore);
         services.TryAddSingleton<IWebhookRateCounter>(sp =>
         {
@@ -62,7 +64,8 @@ public static class MailboxServiceCollectionExtensions
         services.TryAddSingleton<IMailboxNamer, MailboxNamer>();
         services.TryAddSingleton<IMailboxDelivery, HttpMailboxDelivery>();
         services.TryAddSingleton<IWebhookMailbox, WebhookMailbox>();
-        // Before the drainer and the sampler: a Redis that may evict stored webhooks stops the host first.
+        // Before the drainer and the sampler: a Redis that may evict stored webhooks stops the host first (or, when it
+        // is not reachable at start, keeps the mailbox closed until it was checked).
         services.AddHostedService<RedisEvictionPolicyCheck>();
         services.AddHostedService<MailboxGaugeSampler>();
         // Tagged "ready": the host's /readyz includes it.
