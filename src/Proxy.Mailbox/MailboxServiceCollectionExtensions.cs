@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Proxy.Redis;
 using Proxy.Routing.Dispatch;
 using Proxy.Routing.Duplicates;
 using StackExchange.Redis;
@@ -42,7 +43,10 @@ public static class MailboxServiceCollectionExtensions
         services.TryAddSingleton<MailboxSignal>();
         services.TryAddSingleton<MailboxOrdering>();
         services.TryAddSingleton<IMailboxSignal>(sp => sp.GetRequiredService<MailboxSignal>());
+        services.TryAddSingleton<RedisConnections>();
         services.TryAddSingleton<MailboxRedisConnection>();
+        services.TryAddSingleton(sp => new RedisEvictionGate(
+            open: MailboxOptionsValidator.ResolveStore(sp.GetRequiredService<IOptions<MailboxOptions>>().Value) != MailboxStoreKind.Redis));
         services.TryAddSingleton<IMailboxStore>(CreateStore);
         services.TryAddSingleton<IWebhookRateCounter>(sp =>
         {
@@ -62,7 +66,8 @@ public static class MailboxServiceCollectionExtensions
         services.TryAddSingleton<IMailboxNamer, MailboxNamer>();
         services.TryAddSingleton<IMailboxDelivery, HttpMailboxDelivery>();
         services.TryAddSingleton<IWebhookMailbox, WebhookMailbox>();
-        // Before the drainer and the sampler: a Redis that may evict stored webhooks stops the host first.
+        // Before the drainer and the sampler: a Redis that may evict stored webhooks stops the host first (or, when it
+        // is not reachable at start, keeps the mailbox closed until it was checked).
         services.AddHostedService<RedisEvictionPolicyCheck>();
         services.AddHostedService<MailboxGaugeSampler>();
         // Tagged "ready": the host's /readyz includes it.
@@ -92,27 +97,22 @@ public static class MailboxServiceCollectionExtensions
     }
 }
 
-/// <summary>The mailbox's own Redis connection, opened on first use; it keeps reconnecting in the background when Redis is away.</summary>
-internal sealed class MailboxRedisConnection(IOptions<MailboxOptions> options) : IDisposable
+/// <summary>
+/// The mailbox's Redis connection: the process's one multiplexer for this Redis (<see cref="RedisConnections"/>), so
+/// a mailbox on the host's Redis (<c>Redis:ConnectionString</c>) shares the routing's and billing's connection, and is
+/// closed with the container. Opened on first use; it keeps reconnecting in the background when Redis is away. When
+/// the mailbox is the first to open it, its timeouts are <c>Mailbox:Redis:OperationTimeoutSeconds</c>; otherwise those of
+/// the feature that opened it (every accept is bounded by <c>Mailbox:AcceptTimeout</c> either way).
+/// </summary>
+internal sealed class MailboxRedisConnection(RedisConnections connections, IOptions<MailboxOptions> options)
 {
-    private readonly Lazy<ConnectionMultiplexer> _multiplexer = new(() =>
+    private readonly Lazy<IConnectionMultiplexer> _multiplexer = new(() => connections.GetAsync(options.Value.Redis.ConnectionString, configuration =>
     {
-        var configuration = ConfigurationOptions.Parse(options.Value.Redis.ConnectionString);
-        configuration.AbortOnConnectFail = false;
         var timeout = (int)Math.Ceiling(options.Value.Redis.OperationTimeoutSeconds * 1000);
         configuration.AsyncTimeout = timeout;
         configuration.SyncTimeout = timeout;
         configuration.ConnectTimeout = timeout;
-        return ConnectionMultiplexer.Connect(configuration);
-    });
+    }).GetAwaiter().GetResult(), LazyThreadSafetyMode.ExecutionAndPublication);
 
     public IConnectionMultiplexer Multiplexer => _multiplexer.Value;
-
-    public void Dispose()
-    {
-        if (_multiplexer.IsValueCreated)
-        {
-            _multiplexer.Value.Dispose();
-        }
-    }
 }

@@ -23,7 +23,10 @@ public sealed class RedisServer : IAsyncLifetime
     /// <summary>More redis-server arguments, e.g. <c>--maxmemory-policy allkeys-lru</c>; set before the server starts.</summary>
     public string ExtraArguments { get; init; } = "";
 
-    public int Port { get; private set; }
+    private int _port;
+
+    /// <summary>The server's port: a free one unless set (e.g. a port a proxy was already told to use while nothing listened there).</summary>
+    public int Port { get => _port; init => _port = value; }
 
     public string ConnectionString => $"127.0.0.1:{Port},abortConnect=false,connectTimeout=2000";
 
@@ -34,7 +37,11 @@ public sealed class RedisServer : IAsyncLifetime
         var executable = FindExecutable("redis-server")
             ?? throw new InvalidOperationException(
                 "redis-server is not installed; run scripts/test.sh, which installs it with apt-get.");
-        Port = FreeTcpPort();
+        if (_port == 0)
+        {
+            _port = FreeTcpPort();
+        }
+
         _directory = Directory.CreateTempSubdirectory("redis-test-").FullName;
         await StartProcessAsync(executable);
     }

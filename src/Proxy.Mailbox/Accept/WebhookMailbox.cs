@@ -13,12 +13,15 @@ internal sealed class WebhookMailbox(
     IMailboxStore store,
     IMailboxSignal signal,
     IOptionsMonitor<MailboxOptions> options,
-    TimeProvider time) : IWebhookMailbox
+    TimeProvider time,
+    RedisEvictionGate? evictionGate = null) : IWebhookMailbox
 {
     public async Task<string> AcceptAsync(StoredRequest request, ReadOnlyMemory<byte> body, string provider, string identifier,
         long? bucketId, IReadOnlyList<string> regions, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // A Redis whose eviction policy is not known to be safe stores nothing (503: the sender retries).
+        evictionGate?.ThrowIfClosed();
         var limit = options.CurrentValue.AcceptTimeout;
         using var expired = new CancellationTokenSource(limit, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expired.Token);

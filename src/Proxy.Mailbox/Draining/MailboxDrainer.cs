@@ -27,7 +27,8 @@ internal sealed partial class MailboxDrainer(
     TimeProvider time,
     ILogger<MailboxDrainer> logger,
     IHostApplicationLifetime? lifetime = null,
-    MailboxOrdering? ordering = null) : BackgroundService
+    MailboxOrdering? ordering = null,
+    RedisEvictionGate? evictionGate = null) : BackgroundService
 {
     private readonly MailboxOrdering _ordering = ordering ?? MailboxOrdering.StrictEverywhere;
 
@@ -72,6 +73,13 @@ internal sealed partial class MailboxDrainer(
             var wait = TimeSpan.FromSeconds(options.CurrentValue.PollIntervalSeconds);
             try
             {
+                if (evictionGate is { IsOpen: false })
+                {
+                    // The Redis's eviction policy is not known to be safe (yet): leave the store alone.
+                    await Task.Delay(wait, time, stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+
                 await RepairIndexesIfDueAsync(stoppingToken).ConfigureAwait(false);
                 await PollAsync(stoppingToken).ConfigureAwait(false);
                 failures = 0;
