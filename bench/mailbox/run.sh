@@ -8,7 +8,8 @@
 #      delivered to a Kestrel region stub: deliveries/s, and the process's RSS sampled while it drains (peak, and at
 #      each quarter of the backlog, to show whether memory stays flat); then a smaller SQLite drain.
 # Usage: bench/mailbox/run.sh [seconds per accept pass=10] [backlog=1000000] [mailboxes=1000]
-#   quick check: bench/mailbox/run.sh 3 20000
+#   quick check: bench/mailbox/run.sh 3 20000; ROUNDS=N (default 3): accept rounds, each running every store once in
+#   an order rotated per round; the report gives medians across rounds and the min-max of requests/s.
 # The report is printed and written to bench/results/mailbox.md (not committed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,7 +17,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 DURATION=${1:-10}
 BACKLOG=${2:-1000000}
 MAILBOXES=${3:-1000}
-for n in "$DURATION" "$BACKLOG" "$MAILBOXES"; do
+ROUNDS=${ROUNDS:-3}
+for n in "$DURATION" "$BACKLOG" "$MAILBOXES" "$ROUNDS"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { sed -n 10p "$0" | sed 's/^# //' >&2; exit 2; }
 done
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
@@ -70,22 +72,26 @@ declare -A settings=(
   [redis-everysec]="--Mailbox:Store=Redis --Mailbox:Redis:ConnectionString=127.0.0.1:$redis_port"
   [redis-always]="--Mailbox:Store=Redis --Mailbox:Redis:ConnectionString=127.0.0.1:$redis_port"
 )
-for store in sqlite redis-everysec redis-always; do
-  rcli FLUSHALL
-  rcli CONFIG SET appendfsync "$([ "$store" = redis-always ] && echo always || echo everysec)"
-  # shellcheck disable=SC2086 # the settings are words
-  start_proxy ${settings[$store]} --Mailbox:DataDir="$tmp/data-$store"
-  code=$(curl -s -o "$tmp/check.body" -w '%{http_code}' -X POST -H "Content-Type: $CONTENT_TYPE" -H "X-GitHub-Event: push" --data-binary "$BODY" "$url" || echo 000)
-  [ "$code" = 202 ] || { echo "error: $store: the push was answered $code: $(cat "$tmp/check.body")" >&2; tail -20 "$tmp/proxy.log" >&2; exit 1; }
-  wrk -t2 -c32 -d2s -s bench/routing/post.lua "$url" >/dev/null # warm-up
-  for connections in 32 1; do
-    file="$tmp/raw/$store-c$connections.txt"
-    wrk -t"$([ "$connections" = 1 ] && echo 1 || echo 2)" -c"$connections" -d"${DURATION}s" --latency -s bench/routing/post.lua "$url" >"$file"
-    printf '%-15s %2s connection(s) %10s req/s  p50 %-9s p99 %-9s%s\n' "$store" "$connections" \
-      "$(awk '/Requests\/sec/ {print $2}' "$file")" "$(awk '$1=="50%" {print $2}' "$file")" "$(awk '$1=="99%" {print $2}' "$file")" \
-      "$(awk '/Non-2xx/ {printf "  NON-2XX %s", $NF}' "$file")"
+stores=(sqlite redis-everysec redis-always)
+for round in $(seq 1 "$ROUNDS"); do
+  for i in "${!stores[@]}"; do
+    store=${stores[$(((i + round - 1) % ${#stores[@]}))]} # the order rotates per round
+    rcli FLUSHALL
+    rcli CONFIG SET appendfsync "$([ "$store" = redis-always ] && echo always || echo everysec)"
+    # shellcheck disable=SC2086 # the settings are words
+    start_proxy ${settings[$store]} --Mailbox:DataDir="$tmp/data-$store-$round"
+    code=$(curl -s -o "$tmp/check.body" -w '%{http_code}' -X POST -H "Content-Type: $CONTENT_TYPE" -H "X-GitHub-Event: push" --data-binary "$BODY" "$url" || echo 000)
+    [ "$code" = 202 ] || { echo "error: $store: the push was answered $code: $(cat "$tmp/check.body")" >&2; tail -20 "$tmp/proxy.log" >&2; exit 1; }
+    wrk -t2 -c32 -d2s -s bench/routing/post.lua "$url" >/dev/null # warm-up
+    for connections in 32 1; do
+      file="$tmp/raw/$store-c$connections-r$round.txt"
+      wrk -t"$([ "$connections" = 1 ] && echo 1 || echo 2)" -c"$connections" -d"${DURATION}s" --latency -s bench/routing/post.lua "$url" >"$file"
+      printf 'round %s/%s %-15s %2s connection(s) %10s req/s  p50 %-9s p99 %-9s%s\n' "$round" "$ROUNDS" "$store" "$connections" \
+        "$(awk '/Requests\/sec/ {print $2}' "$file")" "$(awk '$1=="50%" {print $2}' "$file")" "$(awk '$1=="99%" {print $2}' "$file")" \
+        "$(awk '/Non-2xx/ {printf "  NON-2XX %s", $NF}' "$file")"
+    done
+    stop "$proxy_pid"; proxy_pid=""
   done
-  stop "$proxy_pid"; proxy_pid=""
 done
 
 echo "drain: $BACKLOG entries over $MAILBOXES mailboxes (Redis appendfsync everysec)..."
@@ -97,7 +103,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 mkdir -p bench/results
 RAW="$tmp/raw" DRAIN="$tmp/drain.md" OUT=bench/results/mailbox.md STARTED="$started" COMMIT="$commit" \
   LOAD_BEFORE="$load_before" LOAD_AFTER="$load_after" ELAPSED=$((SECONDS - run_start)) \
-  COMMAND="bench/mailbox/run.sh $DURATION $BACKLOG $MAILBOXES" REDIS="$(redis-server --version | grep -o 'v=[^ ]*')" python3 - <<'PY'
+  ROUNDS="$ROUNDS" COMMAND="ROUNDS=$ROUNDS bench/mailbox/run.sh $DURATION $BACKLOG $MAILBOXES" REDIS="$(redis-server --version | grep -o 'v=[^ ]*')" python3 - <<'PY'
 import os, re
 env = os.environ
 
@@ -111,18 +117,25 @@ def fmt(v):
 lines = ["# Mailbox benchmark", "",
          f"- {env['STARTED']}, commit {env['COMMIT']}, `{env['COMMAND']}`, {int(env['ELAPSED']) // 60} min {int(env['ELAPSED']) % 60} s in all;"
          f" {os.cpu_count()} cores, load average {env['LOAD_BEFORE']} before, {env['LOAD_AFTER']} after; redis-server {env['REDIS'][2:]}.",
-         "- Accept: wrk posts a GitHub push (installation 4242, region eu) to the proxy, drainer off; every answer must be 202.",
-         "", "| store | connections | requests/s | p50 | p99 | non-2xx / socket errors |", "|---|---|---|---|---|---|"]
+         "- Accept: wrk posts a GitHub push (installation 4242, region eu) to the proxy, drainer off; every answer must be 202."
+         f" {env['ROUNDS']} rounds, each running every store once (order rotated per round); medians across rounds, requests/s also as min–max.",
+         "", "| store | connections | requests/s | min–max | p50 | p99 | non-2xx / socket errors |", "|---|---|---|---|---|---|---|"]
 names = {"sqlite": "SQLite, synchronous=FULL", "redis-everysec": "Redis, AOF appendfsync everysec", "redis-always": "Redis, AOF appendfsync always"}
+def median(values):
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 for store in names:
     for c in (32, 1):
-        text = open(f"{env['RAW']}/{store}-c{c}.txt").read()
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-        p50 = ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1))
-        p99 = ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1))
-        non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", text)) else 0
-        errors = sum(int(x) for x in m.groups()) if (m := re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)) else 0
-        lines.append(f"| {names[store]} | {c} | {rps:,.0f} | {fmt(p50)} | {fmt(p99)} | {non2xx} / {errors} |")
+        rps, p50, p99, non2xx, errors = [], [], [], 0, 0
+        for r in range(1, int(env["ROUNDS"]) + 1):
+            text = open(f"{env['RAW']}/{store}-c{c}-r{r}.txt").read()
+            rps.append(float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)))
+            p50.append(ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)))
+            p99.append(ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)))
+            non2xx += int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", text)) else 0
+            errors += sum(int(x) for x in m.groups()) if (m := re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)) else 0
+        lines.append(f"| {names[store]} | {c} | {median(rps):,.0f} | {min(rps):,.0f}–{max(rps):,.0f} | {fmt(median(p50))} | {fmt(median(p99))} | {non2xx} / {errors} |")
 lines += ["", "Targets: accept at 32 connections >= 0.8x the routed row of bench/routing/run.sh on the same machine;"
           " p99 <= 5 ms at 1 connection.", "", open(env["DRAIN"]).read()]
 open(env["OUT"], "w").write("\n".join(lines))
