@@ -86,7 +86,11 @@ public sealed class OtlpExportTests(OtlpExportTests.Exporting proxy) : IClassFix
         {
             var route = Receiver.Spans.FirstOrDefault(s => s.Name == "webhook route" && (string?)s["proxy.mode"] == mode);
             var trace = route is null ? null : Receiver.Spans.Where(s => s.TraceId == route.TraceId).ToList();
-            return trace is not null && complete(trace) ? trace : null;
+            // The enclosing spans (the incoming request's and YARP's) end after the routing span and the answer: a flush
+            // can hold the inner spans without them, so they are waited for too.
+            return trace is not null && complete(trace)
+                && trace.Any(s => s.Scope == "Microsoft.AspNetCore" && s.Kind == OtlpSpan.KindServer)
+                && trace.Any(s => s.Scope == "Yarp.ReverseProxy") ? trace : null;
         }, $"the spans of a {mode} webhook");
 
         /// <summary>The proxy's incoming-request span, YARP's forwarder span and the routing span, each once.</summary>
