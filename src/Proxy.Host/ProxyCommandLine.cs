@@ -70,9 +70,10 @@ internal static class ProxyCommandLine
         {
             new Argument<string?>("url") { Description = "ask this URL instead", Arity = ArgumentArity.ZeroOrOne },
         };
-        var root = new RootCommand("edge-proxy: one public address for every third-party webhook, routed to the control silo or the regions.")
+        // A command of our own name rather than RootCommand, whose usage line names the dll (Proxy.Host).
+        var root = new Command("edge-proxy", "one public address for every third-party webhook, routed to the control silo or the regions.")
         {
-            demo, billingOnly, checkOption, check, health,
+            demo, billingOnly, checkOption, check, health, new HelpOption(), new VersionOption(),
         };
         check.SetAction(_ => 0);
         root.SetAction(_ => 0);

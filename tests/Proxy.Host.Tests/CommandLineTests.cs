@@ -16,6 +16,7 @@ public class CommandLineTests
             .And.Contain("--version").And.Contain("--Urls=").And.Contain("--ConfigDir=").And.Contain("--Admin:ApiKey=")
             .And.Contain("OTEL_EXPORTER_OTLP_ENDPOINT");
         proxy.Output.Should().NotContain("started");
+        proxy.Output.Should().Contain("edge-proxy [command] [options]", "the usage line names the program, not the dll");
     }
 
     [Fact]
