@@ -29,8 +29,12 @@ public class ExplainTests
                 continue;
             }
 
-            var contentType = file.EndsWith(".form", StringComparison.Ordinal) ? "application/x-www-form-urlencoded" : "application/json";
-            data.Add($"{provider}/{Path.GetFileName(file)}", path, HeaderFor(provider, name), contentType, File.ReadAllText(file));
+            var body = File.ReadAllText(file);
+            var contentType = file.EndsWith(".form", StringComparison.Ordinal) ? "application/x-www-form-urlencoded"
+                // A multipart file starts with its boundary line: "--{boundary}".
+                : file.EndsWith(".multipart", StringComparison.Ordinal) ? "multipart/form-data; boundary=" + body[2..body.IndexOf('\r', StringComparison.Ordinal)]
+                : "application/json";
+            data.Add($"{provider}/{Path.GetFileName(file)}", path, HeaderFor(provider, name), contentType, body);
         }
 
         data.Add("slack command, team in ap, eu and us", "/extensions/slack/commands/", "", "application/x-www-form-urlencoded", "team_id=TALL&command=%2Fsentry");
