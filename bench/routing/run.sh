@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: bench/routing/run.sh [seconds per scenario] [rounds] [connection counts...]
 #   defaults: 5 s, 5 rounds, passes at 32 and 1 connections: about 6 1/2 minutes in all (5 s x 6 scenarios x 5 rounds x
-#   2 passes, plus a 3 s warm-up per scenario, the build, and the mailbox drain waits).
+#   2 passes, plus a 5 s warm-up per scenario (WARMUP=N), the build, and the mailbox drain waits).
 # Environment: REGION_DELAY_MS=N adds passes where the upstream regions answer after N ms (nginx echo_sleep, from
 #   Debian's libnginx-mod-http-echo, installed when missing); it doubles the run. PIN=1 gives wrk and the upstream
 #   nginx CPU 0 and the proxy under test CPU 1 (nginx proxy_pass then runs 1 worker); the default pins nothing.
@@ -28,7 +28,10 @@ for n in "$DURATION" "$ROUNDS" "${PASSES[@]}"; do [[ "$n" =~ ^[1-9][0-9]*$ ]] ||
 DELAY_MS=${REGION_DELAY_MS:-0}
 [[ "$DELAY_MS" =~ ^[0-9]+$ ]] || usage
 PIN=${PIN:-0}
-WARMUP=3
+# Per scenario before the first round (WARMUP=N to change): the proxy's four scenarios give its JIT about 20 s of load to
+# finish recompiling hot code (tiered, profile-guided), which otherwise lands in the first rounds.
+WARMUP=${WARMUP:-5}
+[[ "$WARMUP" =~ ^[1-9][0-9]*$ ]] || usage
 PROXY_PORT=8080 NGINX_PROXY_PORT=5200
 declare -A UPSTREAM_PORTS=([control]=5101 [eu]=5102 [us]=5103 [ap]=5104)
 SCENARIOS=(direct nginx-proxy_pass plain-yarp routed fan-out-3 mailbox-accept)
