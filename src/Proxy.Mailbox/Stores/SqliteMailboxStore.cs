@@ -47,6 +47,8 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     private readonly SqliteConnection _reader;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private AppendCommands? _appendCommands;
+    private SqliteCommand? _syncNormal;
+    private SqliteCommand? _syncFull;
     private readonly bool _syncEveryCommit;
     private readonly SemaphoreSlim _readLock = new(1, 1);
     private readonly TimeProvider _time;
@@ -498,6 +500,8 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         _appends.Writer.TryComplete();
         _writer.Wait(TimeSpan.FromSeconds(30));
         _appendCommands?.Dispose();
+        _syncNormal?.Dispose();
+        _syncFull?.Dispose();
         _connection.Dispose();
         _reader.Dispose();
         _lock.Dispose();
@@ -829,16 +833,24 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         ? WithLockAsync(work, cancellationToken)
         : UnderAsync(_lock, () =>
         {
-            Execute("PRAGMA synchronous = NORMAL");
+            // Prepared once (under the write lock, like every use): the drainer switches for each bookkeeping write.
+            (_syncNormal ??= PreparedCommand("PRAGMA synchronous = NORMAL")).ExecuteNonQuery();
             try
             {
                 return work();
             }
             finally
             {
-                Execute("PRAGMA synchronous = FULL");
+                (_syncFull ??= PreparedCommand("PRAGMA synchronous = FULL")).ExecuteNonQuery();
             }
         }, cancellationToken);
+
+    private SqliteCommand PreparedCommand(string sql)
+    {
+        var command = Command(sql);
+        command.Prepare();
+        return command;
+    }
 
     private static async Task<T> UnderAsync<T>(SemaphoreSlim gate, Func<T> work, CancellationToken cancellationToken)
     {
