@@ -5,8 +5,9 @@
 #      SQLite (synchronous=FULL), on Redis with AOF appendfsync everysec and on Redis with appendfsync always;
 #      requests/s, p50, p99 and non-202 answers per pass;
 #   2. drain (bench/Proxy.Mailbox.Bench): a backlog spread over the mailboxes, loaded into Redis (everysec) and
-#      delivered to a Kestrel region stub: deliveries/s, and the process's RSS sampled while it drains (peak, and at
-#      each quarter of the backlog, to show whether memory stays flat); then a smaller SQLite drain.
+#      delivered to a region (Debian's nginx in its own process, answering 200): deliveries/s, and the process's RSS
+#      sampled while it drains (peak, and at each quarter of the backlog, to show whether memory stays flat); then a
+#      smaller SQLite drain.
 # Usage: bench/mailbox/run.sh [seconds per accept pass=10] [backlog=1000000] [mailboxes=1000]
 #   quick check: bench/mailbox/run.sh 3 20000; ROUNDS=N (default 3): accept rounds, each running every store once in
 #   an order rotated per round; the report gives medians across rounds and the min-max of requests/s.
@@ -28,6 +29,7 @@ done
 need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
 need redis-server redis-server
 need wrk wrk
+need nginx nginx
 
 echo "building src/Proxy.Host and bench/Proxy.Mailbox.Bench (Release)..."
 dotnet build src/Proxy.Host -c Release -v q -nologo >/dev/null
@@ -41,7 +43,8 @@ redis_port=$(free_port)
 redis_pid=""
 declare -A proxy_pids=() proxy_ports=()
 stop() { [ -n "$1" ] || return 0; kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-cleanup() { for pid in "${proxy_pids[@]}"; do stop "$pid"; done; stop "$redis_pid"; rm -rf "$tmp"; }
+region_pid=""
+cleanup() { for pid in "${proxy_pids[@]}"; do stop "$pid"; done; stop "$region_pid"; stop "$redis_pid"; rm -rf "$tmp"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -111,10 +114,36 @@ done
 for store in "${stores[@]}"; do stop "${proxy_pids[$store]}"; done
 proxy_pids=()
 
-echo "drain: $BACKLOG entries over $MAILBOXES mailboxes (Redis appendfsync everysec)..."
+# The drain's region: Debian's nginx in its own process (1 worker) answering 200, as the routing benchmark's upstreams.
+region_port=$(free_port)
+chmod 755 "$tmp" # nginx workers run as nobody and create their temp folders here
+cat >"$tmp/region.conf" <<EOF
+worker_processes 1;
+pid $tmp/region.pid;
+error_log $tmp/region-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_max_body_size 16m;
+  client_body_buffer_size 1m;
+  keepalive_requests 1000000;
+  client_body_temp_path $tmp/region-body;
+  proxy_temp_path $tmp/region-proxy;
+  fastcgi_temp_path $tmp/region-fastcgi;
+  uwsgi_temp_path $tmp/region-uwsgi;
+  scgi_temp_path $tmp/region-scgi;
+  server { listen 127.0.0.1:$region_port; location / { return 200 '{"ok":true}'; } }
+}
+EOF
+nginx -c "$tmp/region.conf" -g 'daemon off;' &
+region_pid=$!
+for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$region_port/" && break; sleep 0.05; done
+
+echo "drain: $BACKLOG entries over $MAILBOXES mailboxes (Redis appendfsync everysec), region nginx on port $region_port..."
 rcli FLUSHALL
 rcli CONFIG SET appendfsync everysec
-timeout 1800 dotnet bench/Proxy.Mailbox.Bench/bin/Release/net10.0/Proxy.Mailbox.Bench.dll "127.0.0.1:$redis_port" "$BACKLOG" "$MAILBOXES" | tee "$tmp/drain.md"
+timeout 1800 dotnet bench/Proxy.Mailbox.Bench/bin/Release/net10.0/Proxy.Mailbox.Bench.dll "127.0.0.1:$redis_port" "$BACKLOG" "$MAILBOXES" \
+  "http://127.0.0.1:$region_port/" | tee "$tmp/drain.md"
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 mkdir -p bench/results
