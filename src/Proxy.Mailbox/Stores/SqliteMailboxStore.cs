@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace Proxy.Mailbox;
@@ -39,19 +39,8 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     /// <summary>The columns as stored, in insert and copy order.</summary>
     private const string StoredColumns = "delivery_id, mailbox, region, method, path, headers, body, received_at, attempts, next_attempt_at, trace_parent, body_id";
 
-    // The writer is a thread of its own, blocked on this queue: an append wakes it at once, where a thread-pool loop's
-    // wake-up would wait in line behind the requests (measured: a commit every ~3 ms around a 0.24 ms fsync).
-    private readonly BlockingCollection<PendingAppend> _appends = new(new ConcurrentQueue<PendingAppend>());
-    private readonly Thread _writer;
-
-    // Checkpoints (copying the WAL into the database file, with its own fsync) run on a connection of their own beside
-    // the writer instead of inside every thousandth commit, which would hold the appends queued behind it.
-    private static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(200);
-    private readonly SqliteConnection _checkpointer;
-    private readonly SqliteCommand _checkpoint;
-    private readonly Timer _checkpointTimer;
-    private int _checkpointing;
-    private int _disposed;
+    private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
     private long _commits;
 
     private readonly SqliteConnection _connection;
@@ -95,7 +84,6 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = {synchronous};
             PRAGMA busy_timeout = 10000;
-            PRAGMA wal_autocheckpoint = 0;
             CREATE TABLE IF NOT EXISTS mailbox_entries (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
                 delivery_id TEXT NOT NULL UNIQUE,
@@ -148,13 +136,7 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
 
         _reader = new SqliteConnection(connectionString);
         _reader.Open();
-        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "SQLite mailbox writer" };
-        _writer.Start();
-        _checkpointer = new SqliteConnection(connectionString);
-        _checkpointer.Open();
-        _checkpoint = _checkpointer.CreateCommand();
-        _checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
-        _checkpointTimer = new Timer(_ => Checkpoint(), null, CheckpointInterval, CheckpointInterval);
+        _writer = Task.Factory.StartNew(WriteLoopAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         // The lane's ordering follows from its mailbox name; the due-lane query asks it per lane.
         _reader.CreateFunction("mb_due_head", (string mailbox) => _ordering.IsDueHead(mailbox));
     }
@@ -176,11 +158,7 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
         EntryCodec.ThrowIfInvalidBatch(entries);
         cancellationToken.ThrowIfCancellationRequested();
         var pending = new PendingAppend(entries, cancellationToken);
-        try
-        {
-            _appends.Add(pending, CancellationToken.None);
-        }
-        catch (InvalidOperationException)
+        if (!_appends.Writer.TryWrite(pending))
         {
             throw new ObjectDisposedException(nameof(SqliteMailboxStore), "the mailbox store is closed");
         }
@@ -518,23 +496,9 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
 
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
         // Appends already queued are still written; later ones are refused.
-        _appends.CompleteAdding();
-        _writer.Join(TimeSpan.FromSeconds(30));
-        _appends.Dispose();
-        _checkpointTimer.Dispose();
-        while (Interlocked.CompareExchange(ref _checkpointing, 1, 0) != 0)
-        {
-            Thread.Sleep(1);
-        }
-
-        _checkpoint.Dispose();
-        _checkpointer.Dispose();
+        _appends.Writer.TryComplete();
+        _writer.Wait(TimeSpan.FromSeconds(30));
         _appendCommands?.Dispose();
         _syncNormal?.Dispose();
         _syncFull?.Dispose();
@@ -545,44 +509,22 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
     }
 
     /// <summary>
-    /// The group commit, on the writer's own thread. Waits for an append, then for the write lock, then takes every append queued by then into one
+    /// The group commit. Waits for an append, then for the write lock, then takes every append queued by then into one
     /// transaction: appends that arrive while a commit runs (or while another write holds the lock) go together into
     /// the next one. A failed commit of several appends is retried one append at a time, so a bad append fails only
     /// its own caller and a disk that refuses every write fails each caller; no caller is answered before the commit
     /// that holds its entries.
     /// </summary>
-    private void Checkpoint()
+    private async Task WriteLoopAsync()
     {
-        // One at a time; Dispose takes the flag for good.
-        if (Interlocked.CompareExchange(ref _checkpointing, 1, 0) != 0)
-        {
-            return;
-        }
-
-        try
-        {
-            _checkpoint.ExecuteNonQuery();
-        }
-        catch (SqliteException)
-        {
-            // Busy or failing: the next tick tries again; the WAL keeps every commit meanwhile.
-        }
-        finally
-        {
-            Volatile.Write(ref _checkpointing, 0);
-        }
-    }
-
-    private void WriteLoop()
-    {
+        var reader = _appends.Reader;
         var batch = new List<PendingAppend>(MaxAppendsPerCommit);
-        // Ends once the store is closed and every append queued before that is written.
-        while (_appends.TryTake(out var pending, Timeout.Infinite))
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            _lock.Wait();
+            await _lock.WaitAsync().ConfigureAwait(false);
             try
             {
-                do
+                while (batch.Count < MaxAppendsPerCommit && reader.TryRead(out var pending))
                 {
                     if (pending.CancellationToken.IsCancellationRequested)
                     {
@@ -593,7 +535,6 @@ internal sealed class SqliteMailboxStore : IMailboxStore, IDisposable
                         batch.Add(pending);
                     }
                 }
-                while (batch.Count < MaxAppendsPerCommit && _appends.TryTake(out pending));
 
                 if (batch.Count > 0 && !TryCommit(batch, out var error))
                 {

@@ -53,26 +53,6 @@ public sealed class SqliteMailboxStoreTests : MailboxStoreContract
     }
 
     [Fact]
-    public async Task Commits_reach_the_database_file_through_checkpoints_beside_the_writer()
-    {
-        // The write connection never checkpoints in a commit; the store's own checkpoints copy the log into the file.
-        var body = new string('x', 8 * 1024);
-        for (var i = 0; i < 200; i++)
-        {
-            await Store.AppendAsync([Entry($"github:{i % 10}", "us", Start.AddSeconds(i), body)], Ct);
-        }
-
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (new FileInfo(FilePath).Length < 200 * body.Length && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50, Ct);
-        }
-
-        new FileInfo(FilePath).Length.Should().BeGreaterThanOrEqualTo(200 * body.Length, "the checkpoints copied every committed body into the database file");
-        Scalar<long>("SELECT COUNT(*) FROM mailbox_entries").Should().Be(200);
-    }
-
-    [Fact]
     public async Task An_append_that_cannot_be_written_throws()
     {
         await Store.AppendAsync([Entry("github:1", "us", Start)], Ct);
