@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -117,28 +118,131 @@ internal sealed class MemoryWebhookRateCounter : IWebhookRateCounter
 /// <summary>
 /// Counts shared by every replica: <c>P:rate:{integration}:HOUR</c> (INCR, expires after the hour) and the flag
 /// <c>P:rate:{integration}:buckets</c> (set for the bucketing duration whenever the count passes the threshold).
-/// Both keys share a hash tag, so the script runs in one slot.
+/// Both keys share a hash tag, so one integration's count runs in one slot.
+/// <para>
+/// Counts are grouped as appends are: every count queued while the previous call was out goes in the next script
+/// call (one per slot on a cluster), which applies them one after another and answers each with its own result, so
+/// the counts stay exact and shared, with one Redis call per batch instead of one per webhook.
+/// </para>
 /// </summary>
-internal sealed class RedisWebhookRateCounter(IConnectionMultiplexer redis, string keyPrefix) : IWebhookRateCounter
+internal sealed class RedisWebhookRateCounter : IWebhookRateCounter
 {
+    /// <summary>Counts one call takes at most; the rest go in the next call, which starts at once.</summary>
+    public const int MaxCountsPerCall = 256;
+
+    // KEYS: the hour's count and the flag of each webhook, in pairs; ARGV: its threshold and flag lifetime (ms), in pairs.
     private const string Script = """
-        local count = redis.call('INCR', KEYS[1])
-        if count == 1 then redis.call('EXPIRE', KEYS[1], 3700) end
-        if count > tonumber(ARGV[1]) then
-          redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
-          return 1
+        local results = {}
+        for i = 1, #KEYS, 2 do
+          local count = redis.call('INCR', KEYS[i])
+          if count == 1 then redis.call('EXPIRE', KEYS[i], 3700) end
+          if count > tonumber(ARGV[i]) then
+            redis.call('SET', KEYS[i + 1], '1', 'PX', ARGV[i + 1])
+            results[#results + 1] = 1
+          else
+            results[#results + 1] = redis.call('EXISTS', KEYS[i + 1])
+          end
         end
-        return redis.call('EXISTS', KEYS[2])
+        return results
         """;
 
-    public async ValueTask<bool> CountAsync(string integration, DateTimeOffset now, MailboxBucketingOptions options, CancellationToken cancellationToken)
+    private readonly IConnectionMultiplexer _redis;
+    private readonly string _keyPrefix;
+    private readonly Channel<PendingCount> _counts = Channel.CreateUnbounded<PendingCount>(new UnboundedChannelOptions { SingleReader = true });
+    private long _calls;
+
+    public RedisWebhookRateCounter(IConnectionMultiplexer redis, string keyPrefix)
+    {
+        _redis = redis;
+        _keyPrefix = keyPrefix;
+        _ = Task.Run(CountLoopAsync);
+    }
+
+    /// <summary>Script calls made so far (each carries one or more counts).</summary>
+    internal long Calls => Interlocked.Read(ref _calls);
+
+    public ValueTask<bool> CountAsync(string integration, DateTimeOffset now, MailboxBucketingOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         var hour = now.ToUnixTimeSeconds() / 3600;
-        var tag = $"{keyPrefix}:rate:{{{integration}}}";
-        var result = await redis.GetDatabase().ScriptEvaluateAsync(Script,
-            [$"{tag}:{hour}", $"{tag}:buckets"],
-            [options.ThresholdPerHour, (long)TimeSpan.FromHours(options.DurationHours).TotalMilliseconds]).ConfigureAwait(false);
-        return (int)result == 1;
+        var tag = $"{_keyPrefix}:rate:{{{integration}}}";
+        var pending = new PendingCount($"{tag}:{hour}", $"{tag}:buckets", options.ThresholdPerHour,
+            (long)TimeSpan.FromHours(options.DurationHours).TotalMilliseconds);
+        _counts.Writer.TryWrite(pending);
+        return new ValueTask<bool>(pending.Done.Task);
+    }
+
+    private async Task CountLoopAsync()
+    {
+        var reader = _counts.Reader;
+        var batch = new List<PendingCount>(MaxCountsPerCall);
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (batch.Count < MaxCountsPerCall && reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+            }
+
+            try
+            {
+                var groups = _redis.GetServers().Any(s => s.ServerType == ServerType.Cluster)
+                    ? batch.GroupBy(p => _redis.HashSlot(p.CountKey)).Select(g => g.ToList()).ToList()
+                    : [batch];
+                await Task.WhenAll(groups.Select(CallAsync)).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // Whoever is not answered yet hears the failure (the loop lives on for the next counts).
+                foreach (var pending in batch)
+                {
+                    pending.Done.TrySetException(ex);
+                }
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task CallAsync(List<PendingCount> group)
+    {
+        var keys = new RedisKey[group.Count * 2];
+        var args = new RedisValue[group.Count * 2];
+        for (var i = 0; i < group.Count; i++)
+        {
+            keys[2 * i] = group[i].CountKey;
+            keys[(2 * i) + 1] = group[i].FlagKey;
+            args[2 * i] = group[i].Threshold;
+            args[(2 * i) + 1] = group[i].FlagMilliseconds;
+        }
+
+        Interlocked.Increment(ref _calls);
+        try
+        {
+            var results = (RedisResult[])(await _redis.GetDatabase().ScriptEvaluateAsync(Script, keys, args).ConfigureAwait(false))!;
+            for (var i = 0; i < group.Count; i++)
+            {
+                group[i].Done.TrySetResult((int)results[i] == 1);
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (var pending in group)
+            {
+                pending.Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private sealed class PendingCount(string countKey, string flagKey, long threshold, long flagMilliseconds)
+    {
+        public string CountKey { get; } = countKey;
+
+        public string FlagKey { get; } = flagKey;
+
+        public long Threshold { get; } = threshold;
+
+        public long FlagMilliseconds { get; } = flagMilliseconds;
+
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

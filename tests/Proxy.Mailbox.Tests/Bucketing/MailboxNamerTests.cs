@@ -74,6 +74,23 @@ public sealed class MailboxNamerTests(RedisServer redis) : IClassFixture<RedisSe
     }
 
     [Fact]
+    public async Task Concurrent_counts_of_two_replicas_go_in_shared_calls_and_each_is_counted_exactly_once()
+    {
+        var prefix = "c" + Guid.NewGuid().ToString("N")[..12];
+        var counters = new[] { new RedisWebhookRateCounter(redis.Connection!, prefix), new RedisWebhookRateCounter(redis.Connection!, prefix) };
+        var options = new MailboxBucketingOptions { ThresholdPerHour = 50 };
+
+        // 100 webhooks of one integration at once, half through each replica.
+        var counts = Enumerable.Range(0, 100).Select(i => counters[i % 2].CountAsync("github:42", Start, options, Ct).AsTask()).ToArray();
+        var bucketed = await Task.WhenAll(counts);
+
+        bucketed.Count(b => !b).Should().Be(50, "the first 50 counts are within the threshold, whichever call carried them");
+        bucketed.Count(b => b).Should().Be(50, "every later one passed it");
+        (await counters[0].CountAsync("github:42", Start, options, Ct)).Should().BeTrue("the flag is shared");
+        (counters[0].Calls + counters[1].Calls).Should().BeLessThan(50, "counts queued while a call is out go together in the next one");
+    }
+
+    [Fact]
     public async Task A_counter_that_is_unreachable_leaves_the_name_unbucketed()
     {
         using var refused = new RefusedPort();
