@@ -123,13 +123,13 @@ internal sealed class RegionStub : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private RegionStub(WebApplication app)
+    private RegionStub(WebApplication app, Uri address)
     {
         _app = app;
-        Address = null!;
+        Address = address;
     }
 
-    public Uri Address { get; private set; }
+    public Uri Address { get; }
 
     public static async Task<RegionStub> StartAsync()
     {
@@ -139,10 +139,7 @@ internal sealed class RegionStub : IAsyncDisposable
         var app = builder.Build();
         app.Run(_ => Task.CompletedTask);
         await app.StartAsync();
-        return new RegionStub(app)
-        {
-            Address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()),
-        };
+        return new RegionStub(app, new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()));
     }
 
     public async ValueTask DisposeAsync()

@@ -117,24 +117,16 @@ proxy_pids=()
 # The drain's region: Debian's nginx in its own process (1 worker) answering 200, as the routing benchmark's upstreams.
 region_port=$(free_port)
 chmod 755 "$tmp" # nginx workers run as nobody and create their temp folders here
-cat >"$tmp/region.conf" <<EOF
-worker_processes 1;
-pid $tmp/region.pid;
-error_log $tmp/region-error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_max_body_size 16m;
-  client_body_buffer_size 1m;
-  keepalive_requests 1000000;
-  client_body_temp_path $tmp/region-body;
-  proxy_temp_path $tmp/region-proxy;
-  fastcgi_temp_path $tmp/region-fastcgi;
-  uwsgi_temp_path $tmp/region-uwsgi;
-  scgi_temp_path $tmp/region-scgi;
-  server { listen 127.0.0.1:$region_port; location / { return 200 '{"ok":true}'; } }
-}
-EOF
+# shellcheck source=bench/nginx.sh
+. bench/nginx.sh
+{
+  echo "worker_processes 1;"
+  nginx_common region
+  echo "http {"
+  nginx_http_common region
+  echo "  server { listen 127.0.0.1:$region_port; location / { return 200 '{\"ok\":true}'; } }"
+  echo "}"
+} >"$tmp/region.conf"
 nginx -c "$tmp/region.conf" -g 'daemon off;' &
 region_pid=$!
 for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$region_port/" && break; sleep 0.05; done

@@ -185,10 +185,7 @@ internal sealed class RedisWebhookRateCounter : IWebhookRateCounter
 
             try
             {
-                var groups = _redis.GetServers().Any(s => s.ServerType == ServerType.Cluster)
-                    ? batch.GroupBy(p => _redis.HashSlot(p.CountKey)).Select(g => g.ToList()).ToList()
-                    : [batch];
-                await Task.WhenAll(groups.Select(CallAsync)).ConfigureAwait(false);
+                await Task.WhenAll(RedisSlots.GroupBySlot(_redis, batch, p => p.CountKey).Select(CallAsync)).ConfigureAwait(false);
             }
             catch (Exception ex)
             {

@@ -80,8 +80,6 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
     /// <summary>Append script calls sent since this store was created (one per flush on a single server, one per slot on a cluster).</summary>
     internal long AppendScripts => Interlocked.Read(ref _appendScripts);
 
-    private bool IsCluster() => _redis.GetServers().Any(s => s.ServerType == ServerType.Cluster);
-
     private IDatabase Db => _redis.GetDatabase();
 
     public async Task AppendAsync(IReadOnlyList<MailboxEntry> entries, CancellationToken cancellationToken = default)
@@ -192,9 +190,7 @@ internal sealed partial class RedisMailboxStore : IMailboxStore, IMailboxIndexRe
 
         // One script call per group of appends whose keys may be written together: all of them on a single server,
         // those of one slot on a cluster (a mailbox's keys share its hash tag, several mailboxes may share a slot).
-        var groups = IsCluster()
-            ? batch.GroupBy(p => _redis.HashSlot(SeqKey(p.Mailbox))).Select(g => g.ToList()).ToList()
-            : [batch];
+        var groups = RedisSlots.GroupBySlot(_redis, batch, p => SeqKey(p.Mailbox));
         var pipeline = Db.CreateBatch();
         var scripts = new Task<RedisResult>[groups.Count];
         for (var i = 0; i < groups.Count; i++)
