@@ -36,16 +36,9 @@ public class GiteaJiraShedEndToEndTests
     private const string AdminKey = "test-admin-key";
     private const string GiteaWebhook = "/extensions/gitea/organizations/2/webhook/40/";
 
-    private static readonly string[] s_fastMailbox =
-    [
-        "Mailbox:Backoff:InitialMinutes=0.0008", "Mailbox:Backoff:Rate=1.0", "Mailbox:PollIntervalSeconds=0.05",
-        $"Admin:ApiKey={AdminKey}",
-    ];
+    private static string[] Settings(params string[] more) => [.. ProxyHarness.FastMailbox, $"Admin:ApiKey={AdminKey}", .. more];
 
-    private static string[] Settings(params string[] more) => [.. s_fastMailbox, .. more];
-
-    private static byte[] Payload(string provider, string file)
-        => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Payloads", provider, file));
+    private static byte[] Payload(string provider, string file) => ProxyHarness.Payload(provider, file);
 
     private static string Jwt(string issuer)
     {

@@ -10,11 +10,7 @@ namespace Proxy.Host.Tests;
 public class MailboxEndToEndTests
 {
     // Retries every ~50 ms instead of minutes; the schedule itself is tested with a fake clock in Proxy.Mailbox.Tests.
-    private static readonly string[] FastRetries =
-    [
-        "Mailbox:Backoff:InitialMinutes=0.0008", "Mailbox:Backoff:Rate=1.0", "Mailbox:PollIntervalSeconds=0.05",
-        "Mailbox:Admin:ApiKey=test-admin-key",
-    ];
+    private static readonly string[] FastRetries = [.. ProxyHarness.FastMailbox, "Mailbox:Admin:ApiKey=test-admin-key"];
 
     private static byte[] Push(int sequence, long repository = 1296269)
         => Encoding.UTF8.GetBytes($$$"""{"ref":"refs/heads/main","seq":{{{sequence}}},"repository":{"id":{{{repository}}},"full_name":"octocat/Hello-World"},"installation":{"id":2},"sender":{"login":"octocat"}}""");

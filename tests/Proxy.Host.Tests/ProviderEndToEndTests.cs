@@ -32,11 +32,9 @@ public class ProviderEndToEndTests
 
     private const string GitLabToken = "gitlab.example.com:cool-group:a3f1e9b27c";
 
-    private static readonly string[] s_fastMailbox =
-        ["Mailbox:Backoff:InitialMinutes=0.0008", "Mailbox:Backoff:Rate=1.0", "Mailbox:PollIntervalSeconds=0.05"];
+    private static byte[] Payload(string provider, string file) => ProxyHarness.Payload(provider, file);
 
-    private static byte[] Payload(string provider, string file)
-        => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Payloads", provider, file));
+    private static string JiraServerToken(string file) => Encoding.UTF8.GetString(Payload("jira_server", file)).Trim();
 
     /// <summary>The harness's routes plus the legacy plugins' route of <c>config/proxy.json</c>.</summary>
     private static Task<ProxyHarness> StartAsync() => ProxyHarness.StartWithDirectoryAsync(Directory, routes =>
@@ -45,7 +43,7 @@ public class ProviderEndToEndTests
             ["ClusterId"] = "control",
             ["Match"] = new JsonObject { ["Path"] = "/plugins/{**rest}" },
             ["Metadata"] = new JsonObject { ["IntegrationRouting"] = "true" },
-        }, s_fastMailbox);
+        }, ProxyHarness.FastMailbox);
 
     /// <summary>Waits for one delivery in each of <paramref name="regions"/>, checks it is the webhook as sent, and that no other silo got anything.</summary>
     private static async Task ShouldReachOnlyAsync(ProxyHarness proxy, string path, byte[] body, params string[] regions)
@@ -115,7 +113,7 @@ public class ProviderEndToEndTests
     public async Task A_Jira_Server_issue_update_reaches_the_region_of_the_integration_in_its_URL_token_through_the_mailbox()
     {
         await using var proxy = await StartAsync();
-        var token = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "jira_server", "token.txt")).Trim();
+        var token = JiraServerToken("token.txt");
         var path = $"/extensions/jira-server/issue-updated/{token}/";
         var body = Payload("jira_server", "issue_updated.json");
 
@@ -132,7 +130,7 @@ public class ProviderEndToEndTests
     public async Task A_Jira_Server_update_the_regions_would_ignore_is_answered_200_at_the_edge_and_sent_nowhere(string file, string tokenFile, string because)
     {
         await using var proxy = await StartAsync();
-        var token = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Payloads", "jira_server", tokenFile)).Trim();
+        var token = JiraServerToken(tokenFile);
 
         var response = await proxy.PostAsync($"/extensions/jira-server/issue-updated/{token}/", Payload("jira_server", file), "application/json");
 

@@ -33,6 +33,14 @@ public sealed class ProxyHarness : IAsyncDisposable
         }
         """;
 
+    /// <summary>Mailbox settings that retry every ~50 ms instead of minutes (the schedule itself is tested with a fake clock in Proxy.Mailbox.Tests).</summary>
+    public static readonly string[] FastMailbox =
+        ["Mailbox:Backoff:InitialMinutes=0.0008", "Mailbox:Backoff:Rate=1.0", "Mailbox:PollIntervalSeconds=0.05"];
+
+    /// <summary>A sample payload file of Proxy.Routing.Tests/Payloads, copied beside the tests.</summary>
+    public static byte[] Payload(string provider, string file)
+        => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Payloads", provider, file));
+
     private ProxyHarness(string configDir, SiloStub control, IReadOnlyDictionary<string, SiloStub> regions)
     {
         ConfigDir = configDir;
