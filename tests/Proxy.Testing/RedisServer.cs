@@ -120,9 +120,27 @@ public sealed class RedisServer : IAsyncLifetime
 
     public static int FreeTcpPort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        // Below Linux's ephemeral range (32768-60999), which port 0 would pick from: a client that keeps reconnecting to a
+        // down server on an ephemeral port can connect to itself (TCP simultaneous open on loopback) and hold the port,
+        // and any outgoing connection may take it; then the server started there later cannot bind.
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: try another.
+            }
+        }
+
+        using var fallback = new TcpListener(IPAddress.Loopback, 0);
+        fallback.Start();
+        return ((IPEndPoint)fallback.LocalEndpoint).Port;
     }
 
     private static string? FindExecutable(string name)
